@@ -1,0 +1,18 @@
+/* Privates shared by the library's files (sc__ prefix). */
+#ifndef SOCKCHECK_INTERNAL_H
+#define SOCKCHECK_INTERNAL_H
+
+#include "sockcheck/sys.h"
+
+
+#define SC__CALL(sys, op, ...) ((sys)->op((sys)->ctx, __VA_ARGS__))
+#define SC__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Writes "call arg: message" into err (if not NULL); returns rc. */
+int sc__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,167 @@
+/* send/recv loops that survive partial transfers, EINTR and EAGAIN, each
+ * bounded by a deadline; datagram calls that never cut silently. */
+#include "sockcheck/io.h"
+#include "sockcheck/net.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+int64_t sc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sc_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : sc_now_ms() + timeout_ms;
+}
+
+int sc_remaining_ms(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - sc_now_ms();
+    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+int sc_wait(sc_sock_t s, int events, int64_t deadline)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    /* Bounded: every turn either returns or waits on the deadline, and an
+     * EINTR storm cannot outlive the deadline either. */
+    for (;;) {
+        sc_pollfd_t p = {.fd = s, .events = (short)events, .revents = 0};
+        int left = sc_remaining_ms(deadline);
+        int rc = SC__CALL(sys, poll, &p, 1, left);
+        if (rc > 0)
+            return p.revents;
+        if (rc == 0 || (rc == -EINTR && left == 0))
+            return -ETIMEDOUT;
+        if (rc != -EINTR)
+            return rc;
+    }
+}
+
+/* One step of a transfer loop: decides what to do after a call returned
+ * rc. Returns 1 to go on, or the final value (0 or a negative error). */
+static int after(sc_sock_t s, ptrdiff_t rc, int events, int64_t deadline)
+{
+    if (rc >= 0 || rc == -EINTR)
+        return 1;
+    if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+        int w = sc_wait(s, events, deadline);
+        return w > 0 ? 1 : w;
+    }
+    return (int)rc;
+}
+
+int sc_send_all(sc_sock_t s, const void *buf, size_t len, int64_t deadline, size_t *done)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    const char *p = buf;
+    size_t off = 0;
+    int rc = 0;
+    while (off < len) {
+        ptrdiff_t n = SC__CALL(sys, send, s, p + off, len - off, 0);
+        if (n > 0)
+            off += (size_t)n;
+        else if ((rc = after(s, n == 0 ? -EAGAIN : n, SC_EV_OUT, deadline)) != 1)
+            break;
+        rc = 0;
+        if (off < len && deadline >= 0 && sc_remaining_ms(deadline) == 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    }
+    if (done)
+        *done = off;
+    return rc;
+}
+
+int sc_recv_exact(sc_sock_t s, void *buf, size_t len, int64_t deadline, size_t *done)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    char *p = buf;
+    size_t off = 0;
+    int rc = 0;
+    while (off < len) {
+        ptrdiff_t n = SC__CALL(sys, recv, s, p + off, len - off, 0);
+        if (n == 0) {
+            rc = SC_EEOF;
+            break;
+        }
+        if (n > 0)
+            off += (size_t)n;
+        else if ((rc = after(s, n, SC_EV_IN, deadline)) != 1)
+            break;
+        rc = 0;
+        if (off < len && deadline >= 0 && sc_remaining_ms(deadline) == 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    }
+    if (done)
+        *done = off;
+    return rc;
+}
+
+ptrdiff_t sc_recv_some(sc_sock_t s, void *buf, size_t cap, int64_t deadline)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    for (;;) {
+        ptrdiff_t n = SC__CALL(sys, recv, s, buf, cap, 0);
+        if (n >= 0)
+            return n;
+        int rc = after(s, n, SC_EV_IN, deadline);
+        if (rc != 1)
+            return rc;
+    }
+}
+
+int sc_udp_send(sc_sock_t s, const void *buf, size_t len, const sc_addr_t *to, int64_t deadline)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    const struct sockaddr *sa = to ? (const struct sockaddr *)&to->ss : NULL;
+    sc_socklen_t salen = to ? to->len : 0;
+    for (;;) {
+        ptrdiff_t n = SC__CALL(sys, sendto, s, buf, len, 0, sa, salen);
+        if (n >= 0)
+            return (size_t)n == len ? 0 : -EMSGSIZE;
+        int rc = after(s, n, SC_EV_OUT, deadline);
+        if (rc != 1)
+            return rc;
+    }
+}
+
+#if defined(MSG_TRUNC) && defined(__linux__)
+#define TRUNC_FLAG MSG_TRUNC /* Linux returns the datagram's real length (recv(2)). */
+#else
+#define TRUNC_FLAG 0
+#endif
+
+ptrdiff_t sc_udp_recv(sc_sock_t s, void *buf, size_t cap, sc_addr_t *from, size_t *full, int64_t deadline)
+{
+    const sc_sys_t *sys = sc_sys_current();
+    struct sockaddr_storage ss;
+    for (;;) {
+        sc_socklen_t sl = sizeof(ss);
+        ptrdiff_t n = SC__CALL(sys, recvfrom, s, buf, cap, TRUNC_FLAG, (struct sockaddr *)&ss, &sl);
+        if (n >= 0 || n == -EMSGSIZE) { /* Winsock reports a cut datagram as WSAEMSGSIZE. */
+            if (from) {
+                memset(from, 0, sizeof(*from));
+                if (sl > 0 && (size_t)sl <= sizeof(ss))
+                    sc_addr_from_bytes(from, &ss, (size_t)sl);
+            }
+            if (full)
+                *full = n >= 0 ? (size_t)n : cap;
+            return n >= 0 && (size_t)n <= cap ? n : SC_ETRUNCATED;
+        }
+        int rc = after(s, n, SC_EV_IN, deadline);
+        if (rc != 1)
+            return rc;
+    }
+}
