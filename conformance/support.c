@@ -1,0 +1,94 @@
+/* Fixtures shared by the suites: loopback sockets on ephemeral ports. */
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+sc_addr_t sct_loopback(int family, uint16_t port)
+{
+    sc_addr_t a;
+    memset(&a, 0, sizeof(a));
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_addr = in6addr_loopback;
+        s6->sin6_port = htons(port);
+        a.len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+        s4->sin_family = AF_INET;
+        s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        s4->sin_port = htons(port);
+        a.len = sizeof(*s4);
+    }
+    return a;
+}
+
+int sct_have_ipv6(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        int s = socket(AF_INET6, SOCK_DGRAM, 0);
+        sc_addr_t a = sct_loopback(AF_INET6, 0);
+        known = s >= 0 && bind(s, (struct sockaddr *)&a.ss, a.len) == 0;
+        if (s >= 0)
+            close(s);
+    }
+    return known;
+}
+
+void sct_require_family(int family)
+{
+    if (family == AF_INET6 && !sct_have_ipv6())
+        cr_skip_test("no IPv6 loopback (::1) on this machine");
+}
+
+int sct_bound(int family, int socktype, sc_addr_t *bound)
+{
+    sct_require_family(family);
+    int s = socket(family, socktype, 0);
+    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
+    sc_addr_t a = sct_loopback(family, 0);
+    cr_assert_eq(bind(s, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
+    if (socktype == SOCK_STREAM)
+        cr_assert_eq(listen(s, 16), 0, "listen: %s", strerror(errno));
+    if (bound) {
+        memset(bound, 0, sizeof(*bound));
+        bound->len = sizeof(bound->ss);
+        cr_assert_eq(getsockname(s, (struct sockaddr *)&bound->ss, &bound->len), 0, "getsockname: %s",
+                     strerror(errno));
+    }
+    return s;
+}
+
+void sct_tcp_pair(int family, int *client, int *server)
+{
+    sc_addr_t a;
+    int l = sct_bound(family, SOCK_STREAM, &a);
+    int c = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
+    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+    close(l);
+    *client = c;
+    *server = s;
+}
+
+int sct_count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < 1000000;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
