@@ -37,18 +37,25 @@ static int v6_is_v4mapped(const struct in6_addr *a)
     return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
 }
 
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* Decimal digits only, no sign, no spaces, no leading zero except "0"
  * itself: "080" could be read as octal by other tools, so it is refused. */
 static int parse_decimal(const char *s, size_t n, size_t max_digits, uint32_t *out)
 {
     if (n == 0 || n > max_digits || (n > 1 && s[0] == '0'))
         return -1;
+    if (!all_digits(s, n))
+        return -1;
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
+    for (size_t i = 0; i < n; i++)
         v = v * 10 + (uint64_t)(s[i] - '0');
-    }
     if (v > UINT32_MAX)
         return -1;
     *out = (uint32_t)v;
@@ -97,7 +104,9 @@ static int parse_scope(const char *s, size_t n, unsigned flags, uint32_t *scope)
 {
     if (n == 0)
         return SC_EADDRFORMAT;
-    if (s[0] >= '0' && s[0] <= '9')
+    /* All digits is an index; Linux allows names that start with a digit
+     * ("6to4"), so only a text of digits alone is read as a number. */
+    if (all_digits(s, n))
         return parse_decimal(s, n, SCOPE_DIGITS_MAX, scope) < 0 ? SC_EADDRFORMAT : 0;
     if (flags & SC_ADDR_NO_IFNAME)
         return SC_EADDRFORMAT;
@@ -222,12 +231,14 @@ static int parse_text(sc_addr_t *a, char *s, size_t n, uint16_t default_port, un
         return parse_bracketed(a, s, n, default_port, flags);
     size_t colons = count_char(s, n, ':');
     if (colons >= 2) {
-        if (flags & SC_ADDR_PORT_REQUIRED)
-            return SC_EPORTRANGE;
+        /* A bare IPv6 address has no port: its colons leave no room for
+         * one ("::1:80" is the address ::1:80). */
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
         int rc = parse_v6(s, n, flags, sin6);
         if (rc < 0)
             return rc;
+        if (flags & SC_ADDR_PORT_REQUIRED)
+            return SC_EPORTRANGE;
         sin6->sin6_port = htons(default_port);
         a->len = sizeof(*sin6);
         return 0;
