@@ -2,6 +2,8 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
+#include "sockcheck/net.h"
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
@@ -91,4 +93,58 @@ int sct_count_fds(void)
             n++;
     closedir(d);
     return n - 1; /* the directory's own descriptor */
+}
+
+/* ---- the embedded reference server and the echo target ---- */
+
+sc_server_t *sct_server_start(const sc_server_opts_t *opts)
+{
+    sc_server_opts_t o;
+    if (opts)
+        o = *opts;
+    else
+        sc_server_opts_init(&o);
+    if (o.nlisten == 0) {
+        o.listen[o.nlisten++] = "127.0.0.1:0";
+        if (sct_have_ipv6())
+            o.listen[o.nlisten++] = "[::1]:0";
+    }
+    char err[256] = "";
+    sc_server_t *srv = NULL;
+    int rc = sc_server_create(&srv, &o, err, sizeof(err));
+    cr_assert_eq(rc, 0, "sc_server_create: %s", err);
+    rc = sc_server_start_thread(srv);
+    cr_assert_eq(rc, 0, "sc_server_start_thread: %d", rc);
+    return srv;
+}
+
+void sct_server_stop(sc_server_t *srv)
+{
+    if (!srv)
+        return;
+    sc_server_stop(srv, SC_STOP_DRAIN);
+    int rc = sc_server_join(srv);
+    sc_server_destroy(srv);
+    cr_assert_eq(rc, 0, "server loop ended with %d (%s)", rc, sc_strerror(rc));
+}
+
+sc_addr_t sct_echo_target(sc_server_t *srv, int socktype, int family)
+{
+    sc_addr_t a;
+    const char *env = getenv("SOCKCHECK_TARGET");
+    if (env && *env) {
+        int rc = sc_addr_parse(&a, env, strlen(env), 7, SC_ADDR_PORT_REQUIRED);
+        cr_assert_eq(rc, 0, "SOCKCHECK_TARGET '%s': %s", env, sc_strerror(rc));
+        /* The suites never send off this machine. */
+        cr_assert(sc_addr_is_loopback(&a), "SOCKCHECK_TARGET '%s' is not a loopback address", env);
+        if (sc_addr_family(&a) != family)
+            cr_skip_test("SOCKCHECK_TARGET is %s, not this family", env);
+        return a;
+    }
+    sct_require_family(family);
+    cr_assert_not_null(srv, "no embedded server and no SOCKCHECK_TARGET");
+    uint16_t port = sc_server_port(srv, socktype, family);
+    cr_assert_neq(port, 0, "the embedded server has no %s listener for this family",
+                  socktype == SOCK_STREAM ? "TCP" : "UDP");
+    return sct_loopback(family, port);
 }
