@@ -1,0 +1,559 @@
+/* The reference server's own behaviour: limits, backpressure, idle
+ * timeout, half-close, drain, errors at start-up and during accept. The
+ * server is stepped on the test's thread (sc_server_step), so that every
+ * test is deterministic and reads the server's counters without races. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "sockcheck/fault.h"
+#include "sockcheck/io.h"
+#include "sockcheck/net.h"
+#include "sockcheck/server.h"
+#include "support.h"
+
+#define STEP_BUDGET 2000 /* server turns a test may spend waiting for a state */
+
+static sc_fault_t fault;
+
+/* The seam: the platform's, or the same through the fault table with
+ * epoll refused, so that the poll backend serves the test. */
+enum backend { EPOLL, POLL };
+
+static sc_server_t *start(enum backend be, sc_server_opts_t *o)
+{
+    sc_fault_init(&fault, NULL);
+    if (be == POLL)
+        sc_fault_add(&fault, SC_OP_EV_CREATE, 0, 0, -ENOSYS, 0);
+    o->sys = &fault.sys;
+    if (o->nlisten == 0)
+        o->listen[o->nlisten++] = "127.0.0.1:0";
+    char err[256] = "";
+    sc_server_t *srv = NULL;
+    cr_assert_eq(sc_server_create(&srv, o, err, sizeof(err)), 0, "%s", err);
+    if (be == POLL)
+        cr_assert_eq(fault.calls[SC_OP_EV_WAIT], 0);
+    return srv;
+}
+
+static sc_server_t *start_default(enum backend be)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    return start(be, &o);
+}
+
+/* A client connected to the server's TCP port (the connect completes in
+ * the kernel's backlog; the server accepts on its next step). */
+static int client(sc_server_t *srv, int family)
+{
+    sc_addr_t a = sct_loopback(family, sc_server_port(srv, SOCK_STREAM, family));
+    int s = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    cr_assert_eq(connect(s, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    return s;
+}
+
+/* Steps the server until fd is readable (or the budget ends). */
+static int step_until_readable(sc_server_t *srv, int fd)
+{
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0)
+            return p.revents;
+        cr_assert_geq(sc_server_step(srv, 5), 0);
+    }
+    cr_assert_fail("fd %d never became readable", fd);
+    return 0;
+}
+
+static void step_until_conns(sc_server_t *srv, size_t want)
+{
+    sc_server_stats_t st;
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        sc_server_stats(srv, &st);
+        if (st.conns == want)
+            return;
+        cr_assert_geq(sc_server_step(srv, 5), 0);
+    }
+    cr_assert_fail("server holds %zu connections, want %zu", st.conns, want);
+}
+
+/* Sends msg and reads the same bytes back, stepping the server. */
+static void echo_once(sc_server_t *srv, int fd, const char *msg)
+{
+    size_t len = strlen(msg), got = 0;
+    char buf[256];
+    cr_assert_eq(send(fd, msg, len, 0), (ssize_t)len);
+    while (got < len) {
+        step_until_readable(srv, fd);
+        ssize_t n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
+        cr_assert_gt(n, 0, "recv: %zd %s", n, strerror(errno));
+        got += (size_t)n;
+    }
+    cr_assert_eq(got, len);
+    cr_assert_arr_eq(buf, msg, len);
+}
+
+ParameterizedTestParameters(server, echoes_on_each_backend)
+{
+    static enum backend be[] = {EPOLL, POLL};
+    return cr_make_param_array(enum backend, be, 2);
+}
+
+ParameterizedTest(enum backend *be, server, echoes_on_each_backend, .timeout = 20)
+{
+    sc_server_t *srv = start_default(*be);
+    int a = client(srv, AF_INET), b = client(srv, AF_INET);
+    echo_once(srv, a, "first");
+    echo_once(srv, b, "second");
+    echo_once(srv, a, "third");
+    step_until_conns(srv, 2);
+    close(a);
+    step_until_conns(srv, 1);
+    close(b);
+    step_until_conns(srv, 0);
+    if (*be == POLL)
+        cr_assert_gt(fault.calls[SC_OP_POLL], 0, "the poll backend served the test");
+    else
+        cr_assert_gt(fault.calls[SC_OP_EV_WAIT], 0, "epoll served the test");
+    sc_server_destroy(srv);
+}
+
+Test(server, tcp_and_udp_share_the_ephemeral_port, .timeout = 20)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[o.nlisten++] = "127.0.0.1:0";
+    if (sct_have_ipv6())
+        o.listen[o.nlisten++] = "[::1]:0";
+    sc_server_t *srv = start(EPOLL, &o);
+    uint16_t tcp = sc_server_port(srv, SOCK_STREAM, AF_INET), udp = sc_server_port(srv, SOCK_DGRAM, AF_INET);
+    cr_assert_neq(tcp, 0);
+    cr_assert_eq(tcp, udp);
+    cr_assert_eq(sc_server_nlisteners(srv), sct_have_ipv6() ? 4u : 2u);
+    sc_addr_t a;
+    int type = 0;
+    cr_assert_eq(sc_server_listener(srv, 1, &a, &type), 0);
+    cr_assert_eq(type, SOCK_DGRAM);
+    cr_assert_eq(sc_server_listener(srv, 99, &a, &type), -EINVAL);
+    cr_assert_eq(sc_server_port(srv, SOCK_STREAM, AF_UNIX), 0);
+    sc_server_destroy(srv);
+}
+
+/* A seam whose recvfrom reports every datagram as longer than the buffer,
+ * as Linux does with MSG_TRUNC for a datagram that did not fit. */
+static sc_sys_t oversize_sys;
+
+static ptrdiff_t oversize_recvfrom(void *ctx, sc_sock_t s, void *buf, size_t len, int flags, struct sockaddr *sa,
+                                   sc_socklen_t *salen)
+{
+    ptrdiff_t n = sc_sys_platform()->recvfrom(ctx, s, buf, len, flags, sa, salen);
+    return n >= 0 ? (ptrdiff_t)len + 1 : n;
+}
+
+Test(server, udp_echoes_and_drops_truncated_datagrams, .timeout = 20)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_DGRAM, AF_INET));
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_eq(connect(u, (struct sockaddr *)&a.ss, a.len), 0);
+    char buf[2000];
+    cr_assert_eq(send(u, "ping", 4, 0), 4);
+    step_until_readable(srv, u);
+    cr_assert_eq(recv(u, buf, sizeof(buf), 0), 4);
+    cr_assert_arr_eq(buf, "ping", 4);
+    sc_server_destroy(srv);
+
+    /* A datagram the server cannot hold whole is dropped and counted,
+     * never echoed cut short. */
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    oversize_sys = *sc_sys_platform();
+    oversize_sys.recvfrom = oversize_recvfrom;
+    o.sys = &oversize_sys;
+    o.listen[o.nlisten++] = "127.0.0.1:0";
+    o.udp = 1;
+    char err[256] = "";
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), 0, "%s", err);
+    a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_DGRAM, AF_INET));
+    cr_assert_eq(connect(u, (struct sockaddr *)&a.ss, a.len), 0);
+    memset(buf, 'x', 1000);
+    cr_assert_eq(send(u, buf, 1000, 0), 1000);
+    sc_server_stats_t st;
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        sc_server_stats(srv, &st);
+        if (st.datagrams_in == 1)
+            break;
+        sc_server_step(srv, 5);
+    }
+    cr_assert_eq(st.datagrams_in, 1);
+    cr_assert_eq(st.datagrams_dropped, 1);
+    cr_assert_eq(st.datagrams_out, 0);
+    cr_assert_eq(recv(u, buf, sizeof(buf), MSG_DONTWAIT), -1, "nothing was echoed");
+    cr_assert_eq(errno, EAGAIN);
+    sc_server_destroy(srv);
+}
+
+Test(server, max_conns_closes_the_extra_client, .timeout = 20)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.max_conns = 2;
+    sc_server_t *srv = start(EPOLL, &o);
+    int a = client(srv, AF_INET), b = client(srv, AF_INET);
+    step_until_conns(srv, 2);
+    int c = client(srv, AF_INET);
+    /* The third is accepted and closed at once: it reads EOF. */
+    step_until_readable(srv, c);
+    char buf[8];
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0);
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.refused_max_conns, 1);
+    cr_assert_eq(st.conns, 2);
+    echo_once(srv, a, "still served");
+    echo_once(srv, b, "me too");
+    close(a);
+    step_until_conns(srv, 1);
+    int d = client(srv, AF_INET);
+    echo_once(srv, d, "room again");
+    sc_server_destroy(srv);
+}
+
+Test(server, idle_timeout_closes_silent_clients_only, .timeout = 20)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.idle_timeout_ms = 150;
+    sc_server_t *srv = start(EPOLL, &o);
+    int idle = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    int64_t t0 = sc_now_ms();
+    step_until_readable(srv, idle);
+    char buf[8];
+    cr_assert_eq(recv(idle, buf, sizeof(buf), 0), 0, "the idle client reads EOF");
+    int64_t waited = sc_now_ms() - t0;
+    cr_assert_geq(waited, 100, "closed after %lld ms, before its timeout", (long long)waited);
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.closed_idle, 1);
+    cr_assert_eq(st.conns, 0);
+    sc_server_destroy(srv);
+}
+
+Test(server, half_close_echoes_the_rest_then_eof, .timeout = 20)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    int fd = client(srv, AF_INET);
+    static unsigned char out[200000], in[200000];
+    for (size_t i = 0; i < sizeof(out); i++)
+        out[i] = (unsigned char)(i * 7 + 3);
+    size_t sent = 0, got = 0;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    int shut = 0;
+    for (int i = 0; i < 20 * STEP_BUDGET && !(shut && got == sizeof(in)); i++) {
+        if (sent < sizeof(out)) {
+            ssize_t n = send(fd, out + sent, sizeof(out) - sent, 0);
+            if (n > 0)
+                sent += (size_t)n;
+        } else if (!shut) {
+            cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+            shut = 1;
+        }
+        ssize_t n = recv(fd, in + got, sizeof(in) - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        sc_server_step(srv, 1);
+    }
+    cr_assert_eq(got, sizeof(out));
+    cr_assert_arr_eq(in, out, sizeof(out));
+    step_until_readable(srv, fd);
+    char b;
+    cr_assert_eq(recv(fd, &b, 1, 0), 0, "EOF after the echo");
+    step_until_conns(srv, 0);
+    sc_server_destroy(srv);
+}
+
+Test(server, backpressure_bounds_memory_for_a_client_that_does_not_read, .timeout = 30)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.buffer = 4096;
+    sc_server_t *srv = start(EPOLL, &o);
+    /* Small client buffers, set before connect so that the window is
+     * small from the start (tcp(7)): the kernel then absorbs little. */
+    sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_STREAM, AF_INET));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    static unsigned char out[32 << 20];
+    for (size_t i = 0; i < sizeof(out); i++)
+        out[i] = (unsigned char)(i ^ (i >> 9));
+    size_t sent = 0;
+    sc_server_stats_t st;
+    /* Push until the client cannot send any more: the server stopped
+     * reading. Its buffered bytes never exceed the per-client bound. */
+    int stalled = 0;
+    for (int i = 0; i < 20 * STEP_BUDGET && stalled < 50; i++) {
+        ssize_t n = send(fd, out + sent, sizeof(out) - sent, 0);
+        if (n > 0)
+            sent += (size_t)n, stalled = 0;
+        else
+            stalled++;
+        sc_server_step(srv, 0);
+        sc_server_stats(srv, &st);
+        cr_assert_leq(st.buffered, o.buffer, "server holds %zu bytes", st.buffered);
+    }
+    cr_assert_lt(sent, sizeof(out), "the server must stop reading from a client that does not read");
+    /* Now read: everything sent comes back, byte for byte. */
+    static unsigned char in[32 << 20];
+    size_t got = 0;
+    for (int i = 0; i < 50 * STEP_BUDGET && got < sent; i++) {
+        ssize_t n = recv(fd, in + got, sizeof(in) - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        if (sent < sizeof(out)) {
+            n = send(fd, out + sent, sizeof(out) - sent, 0);
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        sc_server_step(srv, 0);
+    }
+    cr_assert_eq(got, sent);
+    cr_assert_arr_eq(in, out, got);
+    sc_server_destroy(srv);
+}
+
+Test(server, drain_echoes_what_was_received_then_stops, .timeout = 20)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    int fd = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    cr_assert_eq(send(fd, "last words", 10, 0), 10);
+    sc_server_stats_t st;
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        sc_server_stats(srv, &st);
+        if (st.bytes_in == 10)
+            break;
+        sc_server_step(srv, 5);
+    }
+    cr_assert_eq(st.bytes_in, 10);
+    sc_server_stop(srv, SC_STOP_DRAIN);
+    char buf[32];
+    size_t got = 0;
+    int rc = 1;
+    for (int i = 0; i < STEP_BUDGET && got < 10; i++) {
+        rc = sc_server_step(srv, 5);
+        ssize_t n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    cr_assert_eq(got, 10);
+    cr_assert_arr_eq(buf, "last words", 10);
+    /* No new clients during the drain. */
+    sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_STREAM, AF_INET));
+    int late = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(late, (struct sockaddr *)&a.ss, a.len), -1);
+    cr_assert_eq(errno, ECONNREFUSED);
+    /* The client sees our FIN; when it closes, the server stops. */
+    step_until_readable(srv, fd);
+    cr_assert_eq(recv(fd, buf, sizeof(buf), 0), 0);
+    close(fd);
+    for (int i = 0; i < STEP_BUDGET && rc > 0; i++)
+        rc = sc_server_step(srv, 5);
+    cr_assert_eq(rc, 0, "stopped");
+    sc_server_destroy(srv);
+}
+
+Test(server, drain_gives_up_at_its_timeout, .timeout = 20)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.drain_timeout_ms = 100;
+    sc_server_t *srv = start(EPOLL, &o);
+    int fd = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    (void)fd; /* never closes */
+    sc_server_stop(srv, SC_STOP_DRAIN);
+    int rc = 1;
+    int64_t t0 = sc_now_ms();
+    for (int i = 0; i < STEP_BUDGET && rc > 0; i++)
+        rc = sc_server_step(srv, 50);
+    cr_assert_eq(rc, 0);
+    cr_assert_geq(sc_now_ms() - t0, 90);
+    sc_server_destroy(srv);
+}
+
+Test(server, stop_now_from_another_thread_ends_run, .timeout = 20)
+{
+    sc_server_t *srv = sct_server_start(NULL);
+    sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    sc_server_stop(srv, SC_STOP_NOW);
+    cr_assert_eq(sc_server_join(srv), 0);
+    char b;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1);
+    cr_assert_leq(recv(fd, &b, 1, 0), 0, "the connection was closed");
+    cr_assert_eq(sc_server_join(srv), -EINVAL, "no thread left to join");
+    sc_server_destroy(srv);
+}
+
+Test(server, create_reports_malformed_address, .timeout = 10)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[o.nlisten++] = "127.0.0.1:notaport";
+    char err[256] = "";
+    sc_server_t *srv = NULL;
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), SC_EPORTRANGE);
+    cr_assert_null(srv);
+    cr_assert(strstr(err, "address '127.0.0.1:notaport'"), "message: %s", err);
+    o.listen[0] = "not-an-address";
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), SC_EADDRFORMAT);
+}
+
+Test(server, create_reports_port_in_use_and_leaks_nothing, .timeout = 10)
+{
+    sc_addr_t taken;
+    int l = sct_bound(AF_INET, SOCK_STREAM, &taken);
+    char text[SC_ADDR_STRLEN], want[300], err[256] = "";
+    sc_addr_format((struct sockaddr *)&taken.ss, taken.len, text, sizeof(text));
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[o.nlisten++] = "127.0.0.1:0";
+    o.listen[o.nlisten++] = text;
+    int before = sct_count_fds();
+    sc_server_t *srv = NULL;
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -EADDRINUSE);
+    snprintf(want, sizeof(want), "bind tcp %s: %s", text, strerror(EADDRINUSE));
+    cr_assert_str_eq(err, want);
+    cr_assert_eq(sct_count_fds(), before, "every socket opened was closed");
+    close(l);
+}
+
+Test(server, create_reports_failing_call, .timeout = 10)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    sc_fault_init(&fault, NULL);
+    sc_fault_add(&fault, SC_OP_SOCKET, 1, 1, -EMFILE, 0);
+    o.sys = &fault.sys;
+    o.listen[o.nlisten++] = "127.0.0.1:0";
+    char err[256] = "";
+    sc_server_t *srv = NULL;
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -EMFILE);
+    cr_assert(strstr(err, "socket tcp 127.0.0.1:0: "), "message: %s", err);
+    sc_fault_reset(&fault);
+    sc_fault_add(&fault, SC_OP_SOCKETPAIR, 1, 1, -ENFILE, 0);
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -ENFILE);
+    cr_assert(strstr(err, "socketpair"), "message: %s", err);
+    sc_fault_reset(&fault);
+    sc_fault_add(&fault, SC_OP_LISTEN, 1, 1, -EOPNOTSUPP, 0);
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -EOPNOTSUPP);
+    cr_assert(strstr(err, "listen 127.0.0.1:0"), "message: %s", err);
+}
+
+Test(server, accept_emfile_neither_kills_nor_spins, .timeout = 20)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    int a = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    /* The next 3 accepts fail as if the fd table were full. */
+    sc_fault_add(&fault, SC_OP_ACCEPT, fault.calls[SC_OP_ACCEPT] + 1, 3, -EMFILE, 0);
+    int b = client(srv, AF_INET);
+    unsigned long waits0 = fault.calls[SC_OP_EV_WAIT];
+    echo_once(srv, a, "existing client still served");
+    echo_once(srv, b, "accepted once fds free up");
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.accept_errors, 3);
+    cr_assert_eq(st.conns, 2);
+    /* Each failure pauses accepting (10, 20, 40 ms): a spinning server
+     * would have made thousands of loop turns by now. */
+    cr_assert_lt(fault.calls[SC_OP_EV_WAIT] - waits0, 200, "%lu turns", fault.calls[SC_OP_EV_WAIT] - waits0);
+    sc_server_destroy(srv);
+}
+
+Test(server, accept_survives_a_real_full_fd_table, .timeout = 30)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    int a = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    /* Fill the table: lower the limit to a few above what is open. */
+    int open_now = sct_count_fds();
+    struct rlimit rl = {.rlim_cur = (rlim_t)open_now + 8, .rlim_max = RLIM_INFINITY};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = (rlim_t)open_now + 8;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int spare[16], nspare = 0;
+    for (; nspare < 16; nspare++)
+        if ((spare[nspare] = open("/dev/null", O_RDONLY)) < 0)
+            break;
+    /* One slot left for the client; the server's accept gets EMFILE. */
+    close(spare[--nspare]);
+    int b = client(srv, AF_INET);
+    sc_server_stats_t st;
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        sc_server_stats(srv, &st);
+        if (st.accept_errors > 0)
+            break;
+        sc_server_step(srv, 5);
+    }
+    cr_assert_gt(st.accept_errors, 0, "accept hit EMFILE");
+    echo_once(srv, a, "served while the table is full");
+    while (nspare > 0)
+        close(spare[--nspare]);
+    echo_once(srv, b, "accepted after fds came free");
+    sc_server_destroy(srv);
+}
+
+Test(server, peer_reset_mid_stream_closes_only_that_client, .timeout = 20)
+{
+    sc_server_t *srv = start_default(EPOLL);
+    int a = client(srv, AF_INET), b = client(srv, AF_INET);
+    step_until_conns(srv, 2);
+    static char junk[1 << 20];
+    fcntl(b, F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 50; i++) {
+        send(b, junk, sizeof(junk), 0);
+        sc_server_step(srv, 0);
+    }
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(b); /* RST */
+    step_until_conns(srv, 1);
+    echo_once(srv, a, "unaffected");
+    sc_server_destroy(srv);
+}
+
+Test(server, v6_and_dual_stack_listeners, .timeout = 20)
+{
+    if (!sct_have_ipv6())
+        cr_skip_test("no IPv6 loopback (::1) on this machine");
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[o.nlisten++] = "[::]:0";
+    o.v6only = 0;
+    o.tcp = 1;
+    sc_server_t *srv = start(EPOLL, &o);
+    /* IPV6_V6ONLY off: an IPv4 client reaches the IPv6 wildcard listener
+     * as ::ffff:127.0.0.1 (ipv6(7)). */
+    sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_STREAM, AF_INET6));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    echo_once(srv, fd, "mapped");
+    cr_assert_eq(sc_server_port(srv, SOCK_DGRAM, AF_UNSPEC), 0, "--tcp only: no UDP listener");
+    sc_server_destroy(srv);
+}
