@@ -270,15 +270,16 @@ int sc_addr_parse(sc_addr_t *out, const char *text, size_t len, uint16_t default
     return 0;
 }
 
-/* The family of p, read only when the family field lies within len. */
+/* The family of p, read only when the family field lies within len (it
+ * follows sa_len on the BSDs, hence offsetof). */
 static int read_family(const void *p, size_t len, int *family)
 {
+    struct sockaddr head;
     size_t off = offsetof(struct sockaddr, sa_family);
-    if (!p || len < off + sizeof(sa_family_t))
+    if (!p || len < off + sizeof(head.sa_family))
         return -EINVAL;
-    sa_family_t f;
-    memcpy(&f, (const unsigned char *)p + off, sizeof(f));
-    *family = f;
+    memcpy(&head.sa_family, (const unsigned char *)p + off, sizeof(head.sa_family));
+    *family = head.sa_family;
     return 0;
 }
 
@@ -341,16 +342,17 @@ int sc_addr_from_bytes(sc_addr_t *out, const void *p, size_t len)
 {
     if (!out)
         return -EINVAL;
-    memset(out, 0, sizeof(*out));
+    /* Built in a local first: p may point into *out itself. */
+    sc_addr_t a;
+    memset(&a, 0, sizeof(a));
+    int family = AF_UNSPEC;
     int rc = sc_addr_validate(p, len, 0);
-    if (rc < 0)
-        return rc;
-    int family;
-    read_family(p, len, &family);
-    size_t size = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    memcpy(&out->ss, p, size);
-    out->len = (sc_socklen_t)size;
-    return 0;
+    if (rc == 0 && read_family(p, len, &family) == 0) {
+        a.len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        memcpy(&a.ss, p, a.len);
+    }
+    *out = a;
+    return rc;
 }
 
 static int format_valid(const sc_addr_t *a, char *tmp, size_t cap)

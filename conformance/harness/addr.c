@@ -522,6 +522,12 @@ Test(addr_validate, from_bytes_trims_length_to_the_family, .timeout = 10)
     cr_assert_eq(sc_addr_family(&a), AF_INET);
     cr_assert_eq(sc_addr_port(&a), 9);
     cr_assert_eq(sc_addr_from_bytes(NULL, &ss, sizeof(ss)), -EINVAL);
+    /* Copying an address onto itself (re-validating) keeps it intact. */
+    cr_assert_eq(sc_addr_parse(&a, "[fe80::1%3]:9", 13, 0, 0), 0);
+    sc_addr_t before = a;
+    cr_assert_eq(sc_addr_from_bytes(&a, &a.ss, a.len), 0);
+    cr_assert(sc_addr_equal(&a, &before));
+    cr_assert_eq(a.len, sizeof(struct sockaddr_in6));
 }
 
 Test(addr_misc, loopback_predicate_matches_the_ranges, .timeout = 10)
