@@ -222,6 +222,14 @@ static size_t count_char(const char *s, size_t n, char c)
     return k;
 }
 
+/* Text without a dot that starts like a number ("80", "+80", " 80") is
+ * meant as a port, so a bad one is SC_EPORTRANGE; a word ("localhost") is
+ * SC_EADDRFORMAT, since names are not read here. */
+static int looks_like_port(const char *s, size_t n)
+{
+    return !memchr(s, '.', n) && ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == ' ');
+}
+
 /* Dispatch on the shape of the text: '[' opens the bracketed IPv6 form;
  * two or more colons make a bare IPv6 address; one colon is "v4:port" or
  * ":port"; no colon is a bare dotted quad or a bare port. */
@@ -245,7 +253,7 @@ static int parse_text(sc_addr_t *a, char *s, size_t n, uint16_t default_port, un
     }
     if (s[0] == ':')
         return parse_bare_port(a, s + 1, n - 1);
-    if (colons == 0 && !memchr(s, '.', n) && ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == ' '))
+    if (colons == 0 && looks_like_port(s, n))
         return parse_bare_port(a, s, n);
     return parse_v4_port(a, s, n, default_port, flags);
 }
