@@ -673,7 +673,7 @@ Test(addr_misc, of_socket_reports_getsockname_errors_through_seam, .timeout = 10
     cr_assert_eq(f.calls[SC_OP_GETSOCKNAME], 1u);
     cr_assert_eq(a.len, 0);
     close(s);
-    cr_assert_eq(sc_addr_of_socket(&a, s), -EBADF);
+    cr_assert_eq(sc_addr_of_socket(&a, SC_INVALID_SOCK), -EBADF);
 }
 
 Test(addr_misc, of_socket_rejects_non_inet_sockets, .timeout = 10)
