@@ -1,0 +1,601 @@
+/* Conformance of listen(): errors, implicit bind, backlog semantics,
+ * SO_ACCEPTCONN, shutdown of a listener and what happens to its queue
+ * (matrix rows LS-01..LS-12). */
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Bound of the waits that poll the accept queue: count x 10 ms. */
+#define QUEUE_POLLS 500
+/* How long a connect whose SYN was dropped is watched to stay pending. The
+ * first SYN retransmission comes after 1 s, but it is dropped too while
+ * the queue is full, so a late poll cannot turn this into a false result. */
+#define PENDING_MS 300
+
+static int families_arr[] = {AF_INET, AF_INET6};
+
+static const char *fam_name(int family)
+{
+    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
+}
+
+static int xsocket(int family, int type)
+{
+    sct_require_family(family);
+    int s = socket(family, type, 0);
+    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    return s;
+}
+
+static void set_int(int s, int level, int name, int v)
+{
+    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
+}
+
+static int get_int(int s, int level, int name)
+{
+    int v = -12345;
+    socklen_t len = sizeof(v);
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    return v;
+}
+
+static sc_addr_t name_of(int s)
+{
+    sc_addr_t a;
+    memset(&a, 0, sizeof(a));
+    a.len = sizeof(a.ss);
+    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
+    return a;
+}
+
+static uint16_t port_of(const sc_addr_t *a)
+{
+    if (a->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
+ * revents, 0 on timeout. */
+static int wait_events(int fd, short events, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc;
+    do
+        rc = poll(&p, 1, ms);
+    while (rc < 0 && errno == EINTR);
+    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
+    return rc ? p.revents : 0;
+}
+
+static int so_error(int s)
+{
+    return get_int(s, SOL_SOCKET, SO_ERROR);
+}
+
+/* A blocking connect to a; returns the connected socket. */
+static int tcp_connect(const sc_addr_t *a)
+{
+    int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
+    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
+    cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
+    return c;
+}
+
+/* Starts a non-blocking connect to a; returns the socket. */
+static int tcp_connect_nb(const sc_addr_t *a)
+{
+    int c = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
+    errno = 0;
+    int rc = connect(c, (const struct sockaddr *)&a->ss, a->len);
+    cr_assert_eq(rc, -1, "non-blocking connect returned %d", rc);
+    cr_assert_eq(errno, EINPROGRESS, "connect: errno %d (%s)", errno, strerror(errno));
+    return c;
+}
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Moves this test process into a private network namespace with lo up, so
+ * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
+ * port on the machine's interfaces. Skips when no namespace can be made. */
+static void enter_private_netns(void)
+{
+    if (unshare(CLONE_NEWNET) != 0) {
+        int err = errno;
+        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
+                         strerror(err));
+        char map[64];
+        write_file("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1", uid);
+        write_file("/proc/self/uid_map", map);
+        snprintf(map, sizeof(map), "0 %u 1", gid);
+        write_file("/proc/self/gid_map", map);
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
+    ifr.ifr_flags |= IFF_UP;
+    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
+    close(s);
+}
+/* The accept queue of a listener as Linux reports it in TCP_INFO:
+ * tcpi_unacked is the number of queued connections, tcpi_sacked the
+ * backlog limit (net/ipv4/tcp.c tcp_get_info for TCP_LISTEN). */
+static void listen_queue(int l, unsigned *queued, unsigned *limit)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    memset(&ti, 0, sizeof(ti));
+    cr_assert_eq(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len), 0, "TCP_INFO: %s", strerror(errno));
+    if (queued)
+        *queued = ti.tcpi_unacked;
+    if (limit)
+        *limit = ti.tcpi_sacked;
+}
+
+/* Waits (bounded) until the listener has n queued connections. */
+static void wait_queued(int l, unsigned n)
+{
+    unsigned q = 0;
+    for (int i = 0; i < QUEUE_POLLS; i++) {
+        listen_queue(l, &q, NULL);
+        if (q == n)
+            return;
+        poll(NULL, 0, 10);
+    }
+    cr_assert_fail("accept queue holds %u connections, expected %u", q, n);
+}
+
+/* A listener with backlog 0 whose queue is full: one connection (*filler,
+ * the client side) has completed and waits to be accepted, so the SYN of
+ * any further connect is dropped and that connect stays in SYN_SENT. */
+static int full_listener(int family, sc_addr_t *a, int *filler)
+{
+    int l = xsocket(family, SOCK_STREAM);
+    sc_addr_t lo = sct_loopback(family, 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
+    *a = name_of(l);
+    *filler = tcp_connect_nb(a);
+    cr_assert(wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
+    wait_queued(l, 1);
+    return l;
+}
+
+static int read_proc_int(const char *path, int dflt)
+{
+    FILE *f = fopen(path, "r");
+    int v = dflt;
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = dflt;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Checks that the listener l (bound to a) still accepts a connection. */
+static void assert_accepts(int l, const sc_addr_t *a)
+{
+    int c = tcp_connect(a);
+    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+    close(s);
+    close(c);
+}
+
+/* A TCP socket bound to loopback with an explicit port number (taken from
+ * a probe bound to port 0 and closed; retried if it is taken meanwhile).
+ * With reuse, SO_REUSEADDR is set first. Unlike a port-0 bind, a port
+ * bound by number stays bound when the listener is shut down. */
+static int bound_explicit(int family, int reuse, sc_addr_t *out)
+{
+    for (int i = 0; i < 10; i++) {
+        int probe = xsocket(family, SOCK_STREAM);
+        sc_addr_t a = sct_loopback(family, 0);
+        cr_assert_eq(bind(probe, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
+        a = name_of(probe);
+        close(probe);
+        int s = xsocket(family, SOCK_STREAM);
+        if (reuse)
+            set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+        if (bind(s, (struct sockaddr *)&a.ss, a.len) == 0) {
+            *out = a;
+            return s;
+        }
+        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", port_of(&a), strerror(errno));
+        close(s);
+    }
+    cr_assert_fail("no free port found for an explicit bind");
+    return -1;
+}
+
+ParameterizedTestParameters(listen, eopnotsupp_on_udp)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, eopnotsupp_on_udp, .description = "LS-01", .timeout = 10)
+{
+    sc_addr_t a;
+    int s = sct_bound(*family, SOCK_DGRAM, &a);
+    errno = 0;
+    int rc = listen(s, 4);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(errno, EOPNOTSUPP, "errno %d (%s)", errno, strerror(errno));
+    close(s);
+}
+
+Test(listen, ebadf_for_closed_fd, .description = "LS-02", .timeout = 10)
+{
+    int fd = 400;
+    if (fcntl(fd, F_GETFD) != -1) {
+        fd = dup(0);
+        close(fd);
+    }
+    errno = 0;
+    int rc = listen(fd, 4);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
+}
+
+Test(listen, enotsock_for_dev_null, .description = "LS-02", .timeout = 10)
+{
+    int fd = open("/dev/null", O_RDWR);
+    cr_assert_geq(fd, 0, "open: %s", strerror(errno));
+    errno = 0;
+    int rc = listen(fd, 4);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(errno, ENOTSOCK, "errno %d (%s)", errno, strerror(errno));
+    close(fd);
+}
+
+ParameterizedTestParameters(listen, unbound_socket_gets_ephemeral_port)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* Linux binds the wildcard address and an ephemeral port (Winsock:
+ * WSAEINVAL). The wildcard listener lives in a private network
+ * namespace. */
+ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .description = "LS-03", .timeout = 10)
+{
+    enter_private_netns();
+    int l = xsocket(*family, SOCK_STREAM);
+    cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
+    sc_addr_t a = name_of(l);
+    cr_assert_eq(a.ss.ss_family, *family);
+    cr_assert_neq(port_of(&a), 0, "no port after listen");
+    if (*family == AF_INET6)
+        cr_assert(IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&a.ss)->sin6_addr), "not bound to ::");
+    else
+        cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(INADDR_ANY), "not bound to 0.0.0.0");
+    sc_addr_t lo = sct_loopback(*family, port_of(&a));
+    assert_accepts(l, &lo);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, again_changes_backlog)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, again_changes_backlog, .description = "LS-04", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = sct_bound(*family, SOCK_STREAM, &a);
+    static const int backlogs[] = {2, 8, 1};
+    for (size_t i = 0; i < sizeof(backlogs) / sizeof(backlogs[0]); i++) {
+        cr_assert_eq(listen(l, backlogs[i]), 0, "listen(%d): %s", backlogs[i], strerror(errno));
+        unsigned limit = 0;
+        listen_queue(l, NULL, &limit);
+        cr_assert_eq(limit, (unsigned)backlogs[i], "backlog %u after listen(%d)", limit, backlogs[i]);
+    }
+    sc_addr_t b = name_of(l);
+    cr_assert_eq(port_of(&b), port_of(&a), "port changed");
+    assert_accepts(l, &a);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, backlog_overflow_leaves_connect_pending_until_accept)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* Linux queues backlog + 1 connections (sk_acceptq_is_full tests ">"),
+ * then drops SYNs: the client stays in SYN_SENT and completes on a SYN
+ * retransmission once accept() has made room (Winsock refuses instead). */
+ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_until_accept,
+                  .description = "LS-05", .timeout = 20)
+{
+    enum { BACKLOG = 2, QUEUED = BACKLOG + 1 };
+    sc_addr_t a;
+    int l = xsocket(*family, SOCK_STREAM);
+    sc_addr_t lo = sct_loopback(*family, 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(l, BACKLOG), 0, "listen: %s", strerror(errno));
+    a = name_of(l);
+    int c[QUEUED];
+    for (int i = 0; i < QUEUED; i++) {
+        c[i] = tcp_connect_nb(&a);
+        cr_assert(wait_events(c[i], POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "connection %d never completed", i);
+        cr_assert_eq(so_error(c[i]), 0);
+        wait_queued(l, (unsigned)i + 1);
+    }
+    int pending = tcp_connect_nb(&a);
+    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0, "connect beyond the backlog completed");
+    unsigned q = 0;
+    listen_queue(l, &q, NULL);
+    cr_assert_eq(q, QUEUED, "queue holds %u", q);
+
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+    close(s);
+    cr_assert(wait_events(pending, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT, "pending connect never completed");
+    cr_assert_eq(so_error(pending), 0);
+    wait_queued(l, QUEUED);
+    for (int i = 0; i < QUEUED; i++) {
+        s = accept(l, NULL, NULL);
+        cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+        close(s);
+        close(c[i]);
+    }
+    close(pending);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, backlog_0_still_queues_one_connection)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .description = "LS-06",
+                  .timeout = 10)
+{
+    sc_addr_t a;
+    int filler;
+    int l = full_listener(*family, &a, &filler);
+    /* Exactly one: the next connect stays pending. */
+    int pending = tcp_connect_nb(&a);
+    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0, "a second connection completed with backlog 0");
+    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+    close(s);
+    close(pending);
+    close(filler);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, negative_backlog_means_somaxconn)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* POSIX: a negative backlog behaves as 0. Linux casts it to unsigned and
+ * caps it at net.core.somaxconn (net/socket.c __sys_listen). */
+ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .description = "LS-07", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = xsocket(*family, SOCK_STREAM);
+    sc_addr_t lo = sct_loopback(*family, 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(l, -1), 0, "listen(-1): %s", strerror(errno));
+    int somaxconn = read_proc_int("/proc/sys/net/core/somaxconn", -1);
+    cr_assert_gt(somaxconn, 0, "cannot read net.core.somaxconn");
+    unsigned limit = 0;
+    listen_queue(l, NULL, &limit);
+    cr_assert_eq(limit, (unsigned)somaxconn, "backlog %u, somaxconn %d", limit, somaxconn);
+    a = name_of(l);
+    assert_accepts(l, &a);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, so_acceptconn_only_on_listener)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, so_acceptconn_only_on_listener, .description = "LS-08", .timeout = 10)
+{
+    int fresh = xsocket(*family, SOCK_STREAM);
+    cr_assert_eq(get_int(fresh, SOL_SOCKET, SO_ACCEPTCONN), 0, "fresh TCP socket");
+    sc_addr_t a;
+    int l = sct_bound(*family, SOCK_STREAM, &a);
+    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1, "listener");
+    int c = tcp_connect(&a);
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
+    cr_assert_eq(get_int(c, SOL_SOCKET, SO_ACCEPTCONN), 0, "connected socket");
+    cr_assert_eq(get_int(s, SOL_SOCKET, SO_ACCEPTCONN), 0, "accepted socket");
+    int u = xsocket(*family, SOCK_DGRAM);
+    cr_assert_eq(get_int(u, SOL_SOCKET, SO_ACCEPTCONN), 0, "UDP socket");
+    close(u);
+    close(s);
+    close(c);
+    close(l);
+    close(fresh);
+}
+
+ParameterizedTestParameters(listen, shutdown_rd_stops_listener)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, shutdown_rd_stops_listener, .description = "LS-09", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = bound_explicit(*family, 0, &a);
+    cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
+    cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 0, "SO_ACCEPTCONN after SHUT_RD");
+    errno = 0;
+    int rc = accept(l, NULL, NULL);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(errno, EINVAL, "accept: errno %d (%s)", errno, strerror(errno));
+    close(l);
+}
+
+ParameterizedTestParameters(listen, shutdown_rd_refuses_new_connections)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* The port was bound by number, so it stays reserved (BD-14) and no other
+ * socket can listen there: connects get a RST. */
+ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .description = "LS-09", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = bound_explicit(*family, 0, &a);
+    cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
+    cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+    int c = xsocket(*family, SOCK_STREAM);
+    errno = 0;
+    int rc = connect(c, (struct sockaddr *)&a.ss, a.len);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(errno, ECONNREFUSED, "connect: errno %d (%s)", errno, strerror(errno));
+    close(c);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, again_after_shutdown_rd_reenables)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* With a port bound by number the listener comes back on the same port;
+ * a port-0 listener would come back on a new ephemeral port, since the
+ * shutdown released its port (see BD-14). */
+ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .description = "LS-09", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = bound_explicit(*family, 0, &a);
+    cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
+    cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+    cr_assert_eq(listen(l, 4), 0, "listen again: %s", strerror(errno));
+    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    sc_addr_t b = name_of(l);
+    cr_assert_eq(port_of(&b), port_of(&a), "port changed");
+    assert_accepts(l, &a);
+    close(l);
+}
+
+ParameterizedTestParameters(listen, shutdown_wr_has_no_effect)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+ParameterizedTest(int *family, listen, shutdown_wr_has_no_effect, .description = "LS-10", .timeout = 10)
+{
+    sc_addr_t a;
+    int l = sct_bound(*family, SOCK_STREAM, &a);
+    cr_assert_eq(shutdown(l, SHUT_WR), 0, "shutdown: %s", strerror(errno));
+    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    assert_accepts(l, &a);
+    close(l);
+}
+
+struct hangup_case {
+    int family;
+    int use_close; /* close() the listener, else shutdown(SHUT_RD) */
+};
+
+ParameterizedTestParameters(listen, hangup_resets_queued_and_refuses_connecting)
+{
+    static struct hangup_case cases[] = {{AF_INET, 1}, {AF_INET, 0}, {AF_INET6, 1}, {AF_INET6, 0}};
+    return cr_make_param_array(struct hangup_case, cases, 4);
+}
+
+/* A guard socket shares the port (SO_REUSEADDR, never listening), so that
+ * after the hang-up no other listener can take the port: the connecting
+ * client's retransmitted SYN is answered with a RST. */
+ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuses_connecting,
+                  .description = "LS-11", .timeout = 20)
+{
+    sc_addr_t a;
+    int guard = bound_explicit(c->family, 1, &a);
+    int l = xsocket(c->family, SOCK_STREAM);
+    set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
+    int queued = tcp_connect_nb(&a);
+    cr_assert(wait_events(queued, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
+    wait_queued(l, 1);
+    int connecting = tcp_connect_nb(&a);
+
+    if (c->use_close)
+        cr_assert_eq(close(l), 0, "close: %s", strerror(errno));
+    else
+        cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+
+    const int fds[2] = {queued, connecting};
+    const int want[2] = {ECONNRESET, ECONNREFUSED};
+    for (int i = 0; i < 2; i++) {
+        int re = wait_events(fds[i], 0, 2 * SCT_TIMEOUT_MS);
+        cr_assert_eq(re, POLLHUP | POLLERR, "%s client: revents 0x%x", i ? "connecting" : "queued", (unsigned)re);
+        char b;
+        errno = 0;
+        cr_assert_eq(read(fds[i], &b, 1), -1);
+        cr_assert_eq(errno, want[i], "%s client: read errno %d (%s)", i ? "connecting" : "queued", errno,
+                     strerror(errno));
+    }
+    close(connecting);
+    close(queued);
+    if (!c->use_close)
+        close(l);
+    close(guard);
+}
+
+ParameterizedTestParameters(listen, einval_on_connected_socket)
+{
+    return cr_make_param_array(int, families_arr, 2);
+}
+
+/* Gap in public suites: POSIX "shall fail ... EINVAL: The socket is
+ * already connected"; checked on both ends of a connection. */
+ParameterizedTest(int *family, listen, einval_on_connected_socket, .description = "LS-12", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*family, &c, &s);
+    errno = 0;
+    cr_assert_eq(listen(c, 4), -1, "listen on the connecting end succeeded");
+    cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
+    errno = 0;
+    cr_assert_eq(listen(s, 4), -1, "listen on the accepted end succeeded");
+    cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
+    /* The connection is unaffected. */
+    cr_assert_eq(send(c, "x", 1, MSG_NOSIGNAL), 1, "send: %s", strerror(errno));
+    char b;
+    cr_assert_eq(recv(s, &b, 1, 0), 1, "recv: %s", strerror(errno));
+    close(c);
+    close(s);
+}
