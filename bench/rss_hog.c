@@ -33,7 +33,7 @@ typedef struct client {
 } client_t;
 
 typedef struct opts {
-    long clients, limit_kib, idle_ms, max_ms;
+    long clients, limit_kib, idle_ms, max_ms, sockbuf;
     size_t bytes;
     char **cmd;
 } opts_t;
@@ -49,11 +49,14 @@ static int usage(FILE *out, const char *argv0)
 {
     fprintf(out,
             "usage: %s [--clients N] [--bytes B] [--limit-kib K] [--idle-ms MS] [--max-seconds S]\n"
+            "          [--sockbuf BYTES]\n"
             "          -- SERVER-COMMAND ARGS...\n"
             "Starts the server (an argument {} is replaced by a port file that the server\n"
             "must write), connects N clients to 127.0.0.1:PORT that each send B bytes and\n"
             "never read, waits until no client has made progress for MS milliseconds, and\n"
             "prints the server's VmRSS and VmHWM. PASS when VmHWM < K KiB.\n"
+            "On loopback the kernel's socket buffers may absorb all of B: --sockbuf sets\n"
+            "the clients' SO_SNDBUF and SO_RCVBUF so that the server must hold the rest.\n"
             "Defaults: --clients 1000 --bytes 1048576 --limit-kib 65536 --idle-ms 1000\n"
             "          --max-seconds 60\n",
             argv0);
@@ -79,6 +82,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(argv[i], "--limit-kib")) o->limit_kib = v;
         else if (!strcmp(argv[i], "--idle-ms")) o->idle_ms = v;
         else if (!strcmp(argv[i], "--max-seconds")) o->max_ms = v * 1000;
+        else if (!strcmp(argv[i], "--sockbuf")) o->sockbuf = v;
         else return -1;
         i += 2;
     }
@@ -155,10 +159,16 @@ static long status_kib(pid_t pid, const char *field)
     return v;
 }
 
-static int start_connect(client_t *c, const struct sockaddr_in *sa)
+static int start_connect(client_t *c, const struct sockaddr_in *sa, int sockbuf)
 {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) { perror("rss_hog: socket"); return -1; }
+    /* Before connect, so that the window scale offered in the SYN fits. */
+    if (sockbuf > 0 && (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf) < 0 ||
+                        setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf) < 0)) {
+        perror("rss_hog: setsockopt");
+        return -1;
+    }
     if (connect(c->fd, (const struct sockaddr *)sa, sizeof *sa) == 0) c->state = C_SENDING;
     else if (errno == EINPROGRESS) c->state = C_CONNECTING;
     else { perror("rss_hog: connect"); return -1; }
@@ -196,7 +206,7 @@ static int hog(const opts_t *o, const struct sockaddr_in *sa, client_t *cl, stru
     if (!idx) return -1;
     for (;;) {
         while (opened < o->clients && connecting < MAX_CONNECTING) {
-            if (start_connect(&cl[opened], sa) < 0) { free(idx); return -1; }
+            if (start_connect(&cl[opened], sa, (int)o->sockbuf) < 0) { free(idx); return -1; }
             connecting += cl[opened].state == C_CONNECTING;
             r->connected += cl[opened].state == C_SENDING;
             opened++;
@@ -280,8 +290,8 @@ int main(int argc, char **argv)
                          : r.connected < (size_t)o.clients ? "not_all_connected"
                          : r.closed ? "server_closed_clients" : NULL;
     printf("rss_hog clients=%ld bytes_each=%zu accepted_bytes=%zu server_rss_kib=%ld server_hwm_kib=%ld "
-           "limit_kib=%ld connected=%zu closed=%zu elapsed_s=%.2f result=%s%s%s\n",
-           o.clients, o.bytes, r.accepted, rss, hwm, o.limit_kib, r.connected, r.closed, elapsed,
+           "limit_kib=%ld sockbuf=%ld connected=%zu closed=%zu elapsed_s=%.2f result=%s%s%s\n",
+           o.clients, o.bytes, r.accepted, rss, hwm, o.limit_kib, o.sockbuf, r.connected, r.closed, elapsed,
            reason ? "FAIL" : "PASS", reason ? " reason=" : "", reason ? reason : "");
     fflush(stdout);
     /* Closing the clients first lets a draining server finish at once. */
