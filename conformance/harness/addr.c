@@ -590,6 +590,13 @@ Test(addr_misc, equal_compares_family_address_port_and_scope, .timeout = 10)
     b = a;
     ((struct sockaddr_in6 *)&b.ss)->sin6_flowinfo = htonl(5);
     cr_assert_eq(sc_addr_equal(&a, &b), 1);
+    /* Two empty addresses are equal; an empty one equals no address. */
+    sc_addr_t e1, e2;
+    memset(&e1, 0, sizeof(e1));
+    memset(&e2, 0xff, sizeof(e2));
+    e2.len = 0;
+    cr_assert_eq(sc_addr_equal(&e1, &e2), 1);
+    cr_assert_eq(sc_addr_equal(&e1, &a), 0);
 }
 
 static int count_loopback(const sc_addr_t *out, int n)
@@ -674,6 +681,7 @@ Test(addr_misc, of_socket_reports_getsockname_errors_through_seam, .timeout = 10
     cr_assert_eq(a.len, 0);
     close(s);
     cr_assert_eq(sc_addr_of_socket(&a, SC_INVALID_SOCK), -EBADF);
+    cr_assert_eq(sc_addr_of_socket(NULL, SC_INVALID_SOCK), -EINVAL);
 }
 
 Test(addr_misc, of_socket_rejects_non_inet_sockets, .timeout = 10)
