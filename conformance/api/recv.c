@@ -1028,6 +1028,31 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_returns_zero_at_once, .description
     close(b);
 }
 
+ParameterizedTestParameters(recv, udp_shut_rd_nonblocking_pending_then_eagain)
+{
+    return cr_make_param_array(int, families, 2);
+}
+/* The matrix's "0 at once" holds for a blocking read only: after SHUT_RD a
+ * non-blocking UDP read still returns the datagrams already queued, then
+ * fails EAGAIN (Linux returns 0 where it would otherwise wait). gVisor
+ * udp_socket.cc ReadShutdownNonblockPendingData expects the same. */
+ParameterizedTest(int *fam, recv, udp_shut_rd_nonblocking_pending_then_eagain, .description = "RV-19",
+                  .timeout = 10)
+{
+    int a, b;
+    udp_pair(*fam, &a, &b);
+    cr_assert_eq(send(a, "abc", 3, 0), 3);
+    wait_readable(b);
+    set_nonblock(b, 1);
+    cr_assert_eq(shutdown(b, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+    char buf[8];
+    cr_assert_eq(recv(b, buf, sizeof(buf), 0), 3, "queued datagram lost: %s", strerror(errno));
+    cr_assert_arr_eq(buf, "abc", 3);
+    assert_eagain(recv(b, buf, sizeof(buf), 0), "recv after the queue drained");
+    close(a);
+    close(b);
+}
+
 static volatile sig_atomic_t usr1_count;
 
 static void on_usr1(int sig)

@@ -1,0 +1,414 @@
+/* Conformance of shutdown(): argument and state errors, half-close in each
+ * direction on TCP, queued data, TIME_WAIT, and UDP (matrix rows
+ * SH-01..SH-09). */
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#define SMALL_BUF 16384
+#define CHUNK 65536
+
+static int families[] = {AF_INET, AF_INET6};
+
+struct fam_mode {
+    int family;
+    int mode;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)(i * 31u + i / 251u);
+}
+
+static short wait_events(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc = poll(&p, 1, timeout_ms);
+    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
+    return rc == 1 ? p.revents : 0;
+}
+
+static void wait_inq(int fd, int n)
+{
+    int inq = -1;
+    double end = now_ms() + SCT_TIMEOUT_MS;
+    while (now_ms() < end) {
+        cr_assert_eq(ioctl(fd, FIONREAD, &inq), 0, "FIONREAD: %s", strerror(errno));
+        if (inq >= n)
+            return;
+        poll(NULL, 0, 1);
+    }
+    cr_assert_fail("only %d of %d bytes arrived", inq, n);
+}
+
+static void assert_eagain(ssize_t n, const char *what)
+{
+    cr_assert_eq(n, -1, "%s returned %zd", what, n);
+    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s: errno %d (%s)", what, errno, strerror(errno));
+}
+
+/* Reads exactly len bytes (bounded wait) and compares them. */
+static void read_exact(int fd, const char *want, size_t len)
+{
+    char buf[64];
+    size_t got = 0;
+    cr_assert_leq(len, sizeof(buf));
+    while (got < len) {
+        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "only %zu of %zu bytes", got, len);
+        ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
+        cr_assert_gt(n, 0, "recv: %zd (%s)", n, strerror(errno));
+        got += (size_t)n;
+    }
+    cr_assert_arr_eq(buf, want, len);
+}
+
+static void assert_eof(int fd)
+{
+    char c;
+    cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
+    cr_assert_eq(recv(fd, &c, 1, 0), 0, "expected EOF: %s", strerror(errno));
+}
+
+static void set_int(int fd, int level, int name, int value)
+{
+    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt: %s", strerror(errno));
+}
+
+/* A TCP pair with small fixed buffers, so a writer nobody reads from
+ * fills both ends quickly. */
+static void tcp_pair_small(int family, int *client, int *server)
+{
+    sct_require_family(family);
+    int l = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(l, 0);
+    set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    sc_addr_t a = sct_loopback(family, 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(listen(l, 4), 0);
+    a.len = sizeof(a.ss);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
+    int c = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(c, 0);
+    set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0);
+    close(l);
+    *client = c;
+    *server = s;
+}
+
+/* Writes the pattern without blocking until the send buffer stays full (no
+ * POLLOUT for 200 ms after EAGAIN). Returns the number of bytes taken. */
+static size_t fill_until_full(int fd)
+{
+    static unsigned char buf[CHUNK];
+    size_t off = 0;
+    for (int i = 0; i < 100000; i++) {
+        for (size_t k = 0; k < sizeof(buf); k++)
+            buf[k] = pattern(off + k);
+        ssize_t n = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        cr_assert(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "send: %s", strerror(errno));
+        if (wait_events(fd, POLLOUT, 200) == 0)
+            return off;
+    }
+    cr_assert_fail("send buffer never filled");
+    return off;
+}
+
+static size_t drain_and_check(int fd, size_t total)
+{
+    static unsigned char buf[CHUNK];
+    size_t got = 0;
+    for (int i = 0; i < 1000000; i++) {
+        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got, total);
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0)
+            return got;
+        cr_assert_gt(n, 0, "recv: %s", strerror(errno));
+        for (ssize_t k = 0; k < n; k++)
+            cr_assert_eq(buf[k], pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
+        got += (size_t)n;
+    }
+    return got;
+}
+
+static void udp_pair(int family, int *a, int *b, sc_addr_t *ba)
+{
+    sc_addr_t aa;
+    *a = sct_bound(family, SOCK_DGRAM, &aa);
+    *b = sct_bound(family, SOCK_DGRAM, ba);
+    cr_assert_eq(connect(*a, (struct sockaddr *)&ba->ss, ba->len), 0);
+    cr_assert_eq(connect(*b, (struct sockaddr *)&aa.ss, aa.len), 0);
+}
+
+ParameterizedTestParameters(shutdown, einval_for_bad_how)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, shutdown, einval_for_bad_how, .description = "SH-01", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    int bad[] = {-1, 3, 1000};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        cr_assert_eq(shutdown(c, bad[i]), -1, "how %d accepted", bad[i]);
+        cr_assert_eq(errno, EINVAL, "how %d: errno %d (%s)", bad[i], errno, strerror(errno));
+    }
+    /* The connection is untouched. */
+    cr_assert_eq(send(c, "ok", 2, 0), 2);
+    read_exact(s, "ok", 2);
+    cr_assert_eq(send(s, "ko", 2, 0), 2);
+    read_exact(c, "ko", 2);
+    close(c);
+    close(s);
+}
+
+static struct fam_mode sh02_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},
+                                        {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}, {AF_INET6, 3}};
+ParameterizedTestParameters(shutdown, enotconn_when_not_connected)
+{
+    return cr_make_param_array(struct fam_mode, sh02_params, 8);
+}
+/* mode 0: fresh TCP; 1: bound TCP (not listening); 2: unbound UDP; 3:
+ * bound UDP. Every how. */
+ParameterizedTest(struct fam_mode *p, shutdown, enotconn_when_not_connected, .description = "SH-02",
+                  .timeout = 10)
+{
+    static const int hows[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+    sct_require_family(p->family);
+    for (int h = 0; h < 3; h++) {
+        int fd;
+        if (p->mode == 3) {
+            fd = sct_bound(p->family, SOCK_DGRAM, NULL);
+        } else {
+            fd = socket(p->family, p->mode <= 1 ? SOCK_STREAM : SOCK_DGRAM, 0);
+            cr_assert_geq(fd, 0);
+            if (p->mode == 1) {
+                sc_addr_t a = sct_loopback(p->family, 0);
+                cr_assert_eq(bind(fd, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
+            }
+        }
+        errno = 0;
+        cr_assert_eq(shutdown(fd, hows[h]), -1, "how %d succeeded", hows[h]);
+        cr_assert_eq(errno, ENOTCONN, "how %d: errno %d (%s)", hows[h], errno, strerror(errno));
+        close(fd);
+    }
+}
+
+Test(shutdown, ebadf_and_enotsock_on_non_sockets, .description = "SH-03", .timeout = 10)
+{
+    errno = 0;
+    cr_assert_eq(shutdown(-1, SHUT_RDWR), -1);
+    cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
+    FILE *f = tmpfile();
+    cr_assert_not_null(f);
+    errno = 0;
+    cr_assert_eq(shutdown(fileno(f), SHUT_RDWR), -1);
+    cr_assert_eq(errno, ENOTSOCK, "errno %d (%s)", errno, strerror(errno));
+    fclose(f);
+}
+
+ParameterizedTestParameters(shutdown, wr_half_close)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, shutdown, wr_half_close, .description = "SH-04", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(send(c, "last", 4, 0), 4);
+    cr_assert_eq(shutdown(c, SHUT_WR), 0, "shutdown: %s", strerror(errno));
+    /* The peer gets the data, then EOF (FIN). */
+    read_exact(s, "last", 4);
+    assert_eof(s);
+    /* The other direction still works. */
+    cr_assert_eq(send(s, "reply", 5, 0), 5, "peer send after our FIN: %s", strerror(errno));
+    read_exact(c, "reply", 5);
+    errno = 0;
+    cr_assert_eq(send(c, "x", 1, MSG_NOSIGNAL), -1);
+    cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+    close(s);
+}
+
+ParameterizedTestParameters(shutdown, rd_sends_nothing_and_still_queues)
+{
+    return cr_make_param_array(int, families, 2);
+}
+/* Linux: SHUT_RD sends nothing; reads return 0 once the queue is empty, yet
+ * later segments are still ACKed and queued and read() returns them
+ * (Winsock resets the connection instead). */
+ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .description = "SH-05", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(shutdown(c, SHUT_RD), 0, "shutdown: %s", strerror(errno));
+    /* Nothing reaches the peer: no data, no FIN, no RST. */
+    cr_assert_eq(wait_events(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
+    char buf[8];
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0, "read after SHUT_RD: %s", strerror(errno));
+    /* Our sending side is untouched. */
+    cr_assert_eq(send(c, "still", 5, 0), 5, "send after SHUT_RD: %s", strerror(errno));
+    read_exact(s, "still", 5);
+    /* Data the peer sends now is accepted and readable. */
+    cr_assert_eq(send(s, "late", 4, 0), 4);
+    wait_inq(c, 4);
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 4);
+    cr_assert_arr_eq(buf, "late", 4);
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0);
+    int err = -1;
+    socklen_t len = sizeof(err);
+    cr_assert_eq(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    cr_assert_eq(err, 0, "the peer got error %d", err);
+    close(c);
+    close(s);
+}
+
+ParameterizedTestParameters(shutdown, rdwr_delivers_queued_data_then_fin)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .description = "SH-06", .timeout = 30)
+{
+    int c, s;
+    tcp_pair_small(*fam, &c, &s);
+    size_t sent = fill_until_full(c);
+    cr_assert_eq(shutdown(c, SHUT_RDWR), 0, "shutdown: %s", strerror(errno));
+    char b;
+    cr_assert_eq(recv(c, &b, 1, 0), 0, "read after SHUT_RDWR: %s", strerror(errno));
+    errno = 0;
+    cr_assert_eq(send(c, "x", 1, MSG_NOSIGNAL), -1);
+    cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
+    /* Everything queued before the shutdown arrives, in order, then EOF. */
+    cr_assert_eq(drain_and_check(s, sent), sent);
+    close(c);
+    close(s);
+}
+
+ParameterizedTestParameters(shutdown, wr_repeated_succeeds)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, shutdown, wr_repeated_succeeds, .description = "SH-07", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(shutdown(s, SHUT_WR), 0);
+    cr_assert_eq(shutdown(s, SHUT_WR), 0, "second SHUT_WR: %s", strerror(errno));
+    /* Once the peer has the FIN (we are in FIN_WAIT2), still a success. */
+    assert_eof(c);
+    cr_assert_eq(shutdown(s, SHUT_WR), 0, "SHUT_WR in FIN_WAIT2: %s", strerror(errno));
+    close(c);
+    close(s);
+}
+
+ParameterizedTestParameters(shutdown, wr_enotconn_in_time_wait)
+{
+    return cr_make_param_array(int, families, 2);
+}
+/* The side that closed first ends in TIME_WAIT; while its descriptor is
+ * open the socket reads as closed (Linux moves the connection to a
+ * timewait sock and the socket to TCP_CLOSE), so SHUT_WR fails ENOTCONN. */
+ParameterizedTest(int *fam, shutdown, wr_enotconn_in_time_wait, .description = "SH-07", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(shutdown(s, SHUT_WR), 0);
+    assert_eof(c);
+    cr_assert_eq(shutdown(c, SHUT_RDWR), 0);
+    /* Wait for the peer's FIN to close our side: POLLHUP. */
+    short ev = wait_events(s, POLLHUP, SCT_TIMEOUT_MS);
+    cr_assert(ev & POLLHUP, "never reached TIME_WAIT (revents %#x)", ev);
+    errno = 0;
+    cr_assert_eq(shutdown(s, SHUT_WR), -1);
+    cr_assert_eq(errno, ENOTCONN, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+    close(s);
+}
+
+ParameterizedTestParameters(shutdown, rd_with_unread_data_then_close_resets)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, shutdown, rd_with_unread_data_then_close_resets, .description = "SH-08",
+                  .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(send(c, "unread", 6, 0), 6);
+    wait_inq(s, 6);
+    cr_assert_eq(shutdown(s, SHUT_RD), 0);
+    /* SHUT_RD alone sends nothing. */
+    cr_assert_eq(wait_events(c, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
+    cr_assert_eq(close(s), 0);
+    short ev = wait_events(c, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
+    cr_assert(ev & (POLLHUP | POLLERR), "no RST (revents %#x)", ev);
+    char buf[8];
+    errno = 0;
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), -1);
+    cr_assert_eq(errno, ECONNRESET, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+}
+
+static struct fam_mode sh09_params[] = {
+    {AF_INET, SHUT_RD}, {AF_INET, SHUT_WR}, {AF_INET6, SHUT_RD}, {AF_INET6, SHUT_WR}};
+
+ParameterizedTestParameters(shutdown, udp_reconnect_keeps_shutdown)
+{
+    return cr_make_param_array(struct fam_mode, sh09_params, 4);
+}
+/* mode: the direction shut down before connecting elsewhere. */
+ParameterizedTest(struct fam_mode *p, shutdown, udp_reconnect_keeps_shutdown, .description = "SH-09",
+                  .timeout = 10)
+{
+    int a, b;
+    sc_addr_t ba;
+    udp_pair(p->family, &a, &b, &ba);
+    cr_assert_eq(shutdown(a, p->mode), 0, "shutdown: %s", strerror(errno));
+    sc_addr_t ca;
+    int other = sct_bound(p->family, SOCK_DGRAM, &ca);
+    cr_assert_eq(connect(a, (struct sockaddr *)&ca.ss, ca.len), 0, "reconnect: %s", strerror(errno));
+    char buf[8];
+    errno = 0;
+    if (p->mode == SHUT_RD) {
+        /* A blocking read: after SHUT_RD Linux returns 0 only when it would
+         * otherwise wait (a non-blocking one fails EAGAIN). */
+        struct timeval tv = {.tv_sec = 3};
+        cr_assert_eq(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+        double t0 = now_ms();
+        cr_assert_eq(recv(a, buf, sizeof(buf), 0), 0, "SHUT_RD was cleared: %s", strerror(errno));
+        cr_assert_lt(now_ms() - t0, 1000.0, "recv blocked: SHUT_RD was cleared");
+    } else {
+        cr_assert_eq(send(a, "x", 1, MSG_NOSIGNAL), -1, "SHUT_WR was cleared");
+        cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
+        assert_eagain(recv(other, buf, sizeof(buf), MSG_DONTWAIT), "recv at the new peer");
+    }
+    close(a);
+    close(b);
+    close(other);
+}
