@@ -281,7 +281,9 @@ static int parse_args(struct cmd *c, const char *mode, int argc, char **argv)
     opterr = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
-        if (opt == '?' || opt == ':')
+        if (opt == ':')
+            return usage_error("%s: %s needs a value", mode, argv[optind - 1]);
+        if (opt == '?')
             return usage_error("%s: bad option %s", mode, argv[optind - 1]);
         int rc = parse_option(c, mode, opt, optarg);
         if (rc)
@@ -318,6 +320,8 @@ struct pipe_state {
     unsigned char in[PIPE_CHUNK], out[PIPE_CHUNK];
     size_t in_len, in_off;
     unsigned long long sent, got;
+    int refused; /* UDP: the port is closed (ICMP port unreachable) */
+    char peer[SC_ADDR_STRLEN];
 };
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -342,7 +346,8 @@ static int pipe_send(struct pipe_state *p)
         if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
             return 0;
         if (n < 0 || (p->udp && (size_t)n != p->in_len)) {
-            fprintf(stderr, PROG ": send: %s\n", sc_strerror(n < 0 ? (int)n : -EMSGSIZE));
+            fprintf(stderr, PROG ": send %s: %s\n", p->peer, sc_strerror(n < 0 ? (int)n : -EMSGSIZE));
+            p->refused = n == -ECONNREFUSED;
             return -1;
         }
         p->in_off += (size_t)n;
@@ -364,7 +369,7 @@ static int pipe_stdin(struct pipe_state *p)
         p->in_open = 0;
         int rc = p->udp ? 0 : p->sys->shutdown(p->sys->ctx, p->s, SHUT_WR);
         if (rc < 0)
-            fprintf(stderr, PROG ": shutdown: %s\n", sc_strerror(rc));
+            fprintf(stderr, PROG ": shutdown %s: %s\n", p->peer, sc_strerror(rc));
         return rc < 0 ? -1 : 0;
     }
     p->in_len = (size_t)n;
@@ -379,7 +384,8 @@ static int pipe_recv(struct pipe_state *p)
     if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
         return 1;
     if (n < 0) {
-        fprintf(stderr, PROG ": recv: %s\n", sc_strerror((int)n));
+        fprintf(stderr, PROG ": recv %s: %s\n", p->peer, sc_strerror((int)n));
+        p->refused = n == -ECONNREFUSED;
         return -1;
     }
     if (n == 0 && !p->udp)
@@ -437,15 +443,17 @@ static int run_pipe(const struct cmd *c)
 {
     static struct pipe_state p;
     int timeout = c->timeout_ms >= 0 ? c->timeout_ms : c->udp ? 1000 : 5000;
-    if (connect_or_say(c, c->udp ? -1 : timeout, &p.s, NULL) < 0)
+    sc_addr_t peer;
+    if (connect_or_say(c, c->udp ? -1 : timeout, &p.s, &peer) < 0)
         return EXIT_USAGE;
+    sc_addr_format((const struct sockaddr *)&peer.ss, peer.len, p.peer, sizeof(p.peer));
     p.sys = sc_sys_current();
     p.udp = c->udp;
     p.in_open = 1;
     int rc = pipe_loop(&p, timeout);
     sc_close(p.s);
     if (rc < 0)
-        return EXIT_FAIL;
+        return p.refused ? EXIT_USAGE : EXIT_FAIL;
     if (p.got != p.sent) {
         fprintf(stderr, PROG ": pipe: sent %llu bytes, %llu came back\n", p.sent, p.got);
         return EXIT_FAIL;
@@ -492,6 +500,13 @@ static int verify_one(const struct cmd *c, const unsigned char *buf, size_t size
     int rc = c->udp ? sc_echo_udp(s, buf, size, timeout, &res) : sc_echo_tcp(s, buf, size, timeout, &res);
     double ms = now_ms() - t0;
     sc_close(s);
+    if (rc == -ECONNREFUSED) {
+        /* UDP has no handshake: a closed port shows only now. */
+        char text[SC_ADDR_STRLEN] = "?";
+        sc_addr_format((const struct sockaddr *)&peer->ss, peer->len, text, sizeof(text));
+        fprintf(stderr, PROG ": %s %s: %s\n", c->udp ? "recv" : "send", text, sc_strerror(rc));
+        return EXIT_USAGE;
+    }
     printf("verify %zu/%zu %s size=%zu ", i + 1, n, c->udp ? "udp" : "tcp", size);
     if (rc == 0)
         printf("ok %.3f ms\n", ms);
@@ -607,8 +622,6 @@ static int run_load(const struct cmd *c)
 {
     sc_load_opts_t o;
     sc_load_opts_init(&o);
-    if (pick_target(c, &o.target) < 0)
-        return EXIT_USAGE;
     o.socktype = c->udp ? SOCK_DGRAM : SOCK_STREAM;
     o.mode = c->stream ? SC_LOAD_STREAM : SC_LOAD_PINGPONG;
     o.conns = c->conns ? c->conns : 1;
@@ -625,6 +638,8 @@ static int run_load(const struct cmd *c)
                            UDP_PAYLOAD_MAX);
     if (o.size == 0)
         return usage_error("--size 0: a load round trip needs at least one byte");
+    if (pick_target(c, &o.target) < 0)
+        return EXIT_USAGE;
     raise_fd_limit(o.conns);
     int rc = sc_load_create(&the_load, &o);
     if (rc < 0) {
@@ -645,11 +660,15 @@ static int run_load(const struct cmd *c)
     printf("%s\n", line);
     fflush(stdout);
     if (st.first_error)
-        fprintf(stderr, PROG ": first error: %s\n", st.first_error_text);
+        fprintf(stderr, PROG ": %s%s\n", st.round_trips ? "first error: " : "", st.first_error_text);
     if (rc < 0)
         fprintf(stderr, PROG ": event loop: %s\n", sc_strerror(rc));
     sc_load_destroy(the_load);
     the_load = NULL;
+    /* Nothing ever came back and no connection finished: the server could
+     * not be reached (a UDP port that refuses shows only now). */
+    if (st.round_trips == 0 && st.conns_done == 0 && st.first_error)
+        return EXIT_USAGE;
     return rc < 0 || !sc_load_passed(&st) ? EXIT_FAIL : EXIT_OK;
 }
 
