@@ -1,0 +1,299 @@
+/* Conformance of close() on TCP sockets: RST on unread data and on
+ * SO_LINGER {1, 0}, lingering on unconnected sockets, duplicated
+ * descriptors, delivery of queued data, and SO_LINGER itself (matrix rows
+ * CL-01..CL-06). */
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#define SMALL_BUF 16384
+#define CHUNK 65536
+
+static int families[] = {AF_INET, AF_INET6};
+
+struct fam_mode {
+    int family;
+    int mode;
+};
+
+static struct fam_mode fam2_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)(i * 31u + i / 251u);
+}
+
+static short wait_events(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc = poll(&p, 1, timeout_ms);
+    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
+    return rc == 1 ? p.revents : 0;
+}
+
+static void wait_inq(int fd, int n)
+{
+    int inq = -1;
+    double end = now_ms() + SCT_TIMEOUT_MS;
+    while (now_ms() < end) {
+        cr_assert_eq(ioctl(fd, FIONREAD, &inq), 0, "FIONREAD: %s", strerror(errno));
+        if (inq >= n)
+            return;
+        poll(NULL, 0, 1);
+    }
+    cr_assert_fail("only %d of %d bytes arrived", inq, n);
+}
+
+static void wait_reset(int fd)
+{
+    short ev = wait_events(fd, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
+    cr_assert(ev & (POLLHUP | POLLERR), "no RST arrived (revents %#x)", ev);
+}
+
+static void set_int(int fd, int level, int name, int value)
+{
+    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt: %s", strerror(errno));
+}
+
+static void set_linger(int fd, int onoff, int secs)
+{
+    struct linger lg = {.l_onoff = onoff, .l_linger = secs};
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0, "SO_LINGER: %s", strerror(errno));
+}
+
+static struct linger get_linger(int fd)
+{
+    struct linger lg;
+    memset(&lg, 0x55, sizeof(lg));
+    socklen_t len = sizeof(lg);
+    cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len), 0, "SO_LINGER: %s", strerror(errno));
+    cr_assert_eq(len, sizeof(lg));
+    return lg;
+}
+
+static void tcp_pair_small(int family, int *client, int *server)
+{
+    sct_require_family(family);
+    int l = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(l, 0);
+    set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    sc_addr_t a = sct_loopback(family, 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(listen(l, 4), 0);
+    a.len = sizeof(a.ss);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
+    int c = socket(family, SOCK_STREAM, 0);
+    cr_assert_geq(c, 0);
+    set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0);
+    close(l);
+    *client = c;
+    *server = s;
+}
+
+ParameterizedTestParameters(close, rst_when_unread_data)
+{
+    return cr_make_param_array(int, families, 2);
+}
+/* RFC 2525 2.17: closing with unread received data sends RST, not FIN. */
+ParameterizedTest(int *fam, close, rst_when_unread_data, .description = "CL-01", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    cr_assert_eq(send(s, "buffered", 8, 0), 8);
+    wait_inq(c, 8);
+    cr_assert_eq(send(c, "unread", 6, 0), 6);
+    wait_inq(s, 6);
+    cr_assert_eq(close(s), 0);
+    wait_reset(c);
+    char buf[16];
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 8, "buffered data not readable: %s", strerror(errno));
+    cr_assert_arr_eq(buf, "buffered", 8);
+    errno = 0;
+    cr_assert_eq(recv(c, buf, sizeof(buf), 0), -1, "FIN instead of RST");
+    cr_assert_eq(errno, ECONNRESET, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+}
+
+ParameterizedTestParameters(close, rst_with_linger_zero)
+{
+    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+}
+/* mode 0: the peer's next send fails; 1: its next recv. */
+ParameterizedTest(struct fam_mode *p, close, rst_with_linger_zero, .description = "CL-02", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(p->family, &c, &s);
+    set_linger(s, 1, 0);
+    cr_assert_eq(close(s), 0);
+    wait_reset(c);
+    char buf[4];
+    errno = 0;
+    if (p->mode == 0)
+        cr_assert_eq(send(c, "x", 1, MSG_NOSIGNAL), -1);
+    else
+        cr_assert_eq(recv(c, buf, sizeof(buf), 0), -1, "FIN instead of RST");
+    cr_assert_eq(errno, ECONNRESET, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+}
+
+static struct fam_mode cl03_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET, 2},
+                                        {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
+ParameterizedTestParameters(close, returns_at_once_with_linger_when_unconnected)
+{
+    return cr_make_param_array(struct fam_mode, cl03_params, 6);
+}
+/* POSIX close(): SO_LINGER blocks only "if there is still data to
+ * transmit". mode 0: fresh socket; 1: bound; 2: listening. */
+ParameterizedTest(struct fam_mode *p, close, returns_at_once_with_linger_when_unconnected,
+                  .description = "CL-03", .timeout = 20)
+{
+    int fd;
+    if (p->mode == 2) {
+        fd = sct_bound(p->family, SOCK_STREAM, NULL);
+    } else {
+        sct_require_family(p->family);
+        fd = socket(p->family, SOCK_STREAM, 0);
+        cr_assert_geq(fd, 0);
+        if (p->mode == 1) {
+            sc_addr_t a = sct_loopback(p->family, 0);
+            cr_assert_eq(bind(fd, (struct sockaddr *)&a.ss, a.len), 0);
+        }
+    }
+    set_linger(fd, 1, 5);
+    double t0 = now_ms();
+    cr_assert_eq(close(fd), 0, "close: %s", strerror(errno));
+    double took = now_ms() - t0;
+    cr_assert_lt(took, 2000.0, "close lingered %.0f ms", took);
+}
+
+ParameterizedTestParameters(close, dup_keeps_socket_open)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, close, dup_keeps_socket_open, .description = "CL-04", .timeout = 10)
+{
+    int c, s;
+    sct_tcp_pair(*fam, &c, &s);
+    int d = dup(c);
+    cr_assert_geq(d, 0);
+    cr_assert_eq(close(c), 0);
+    /* The peer sees nothing: the socket is still open. */
+    cr_assert_eq(wait_events(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw EOF or data");
+    cr_assert_eq(send(d, "via-dup", 7, 0), 7, "send on the duplicate: %s", strerror(errno));
+    wait_inq(s, 7);
+    char buf[16];
+    cr_assert_eq(recv(s, buf, sizeof(buf), 0), 7);
+    cr_assert_arr_eq(buf, "via-dup", 7);
+    cr_assert_eq(send(s, "back", 4, 0), 4);
+    wait_inq(d, 4);
+    cr_assert_eq(recv(d, buf, sizeof(buf), 0), 4);
+    cr_assert_arr_eq(buf, "back", 4);
+    /* The closed number is no longer a descriptor. */
+    errno = 0;
+    cr_assert_eq(send(c, "x", 1, MSG_NOSIGNAL), -1);
+    cr_assert_eq(errno, EBADF, "send on the closed fd: errno %d (%s)", errno, strerror(errno));
+    errno = 0;
+    cr_assert_eq(close(c), -1);
+    cr_assert_eq(errno, EBADF, "second close: errno %d (%s)", errno, strerror(errno));
+    /* Closing the last descriptor closes the connection. */
+    cr_assert_eq(close(d), 0);
+    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert_eq(recv(s, buf, sizeof(buf), 0), 0, "no EOF after the last close");
+    close(s);
+}
+
+ParameterizedTestParameters(close, queued_data_and_fin_still_delivered)
+{
+    return cr_make_param_array(int, families, 2);
+}
+ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .description = "CL-05", .timeout = 30)
+{
+    int c, s;
+    tcp_pair_small(*fam, &c, &s);
+    /* Fill both buffers so that most data is not yet sent, or not yet
+     * acknowledged, when the socket is closed. */
+    static unsigned char buf[CHUNK];
+    size_t sent = 0;
+    for (int i = 0; i < 100000; i++) {
+        for (size_t k = 0; k < sizeof(buf); k++)
+            buf[k] = pattern(sent + k);
+        ssize_t n = send(c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        cr_assert(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "send: %s", strerror(errno));
+        if (wait_events(c, POLLOUT, 200) == 0)
+            break;
+    }
+    int unsent = -1;
+    cr_assert_eq(ioctl(c, TIOCOUTQ, &unsent), 0);
+    cr_assert_gt(unsent, 0, "nothing left in the send queue");
+    cr_assert_eq(close(c), 0);
+    size_t got = 0;
+    for (int i = 0; i < 1000000; i++) {
+        cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got, sent);
+        ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0)
+            break;
+        cr_assert_gt(n, 0, "recv: %s (after %zu bytes)", strerror(errno), got);
+        for (ssize_t k = 0; k < n; k++)
+            cr_assert_eq(buf[k], pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
+        got += (size_t)n;
+    }
+    cr_assert_eq(got, sent, "received %zu of %zu bytes before EOF", got, sent);
+    close(s);
+}
+
+static struct fam_mode fam_type_params[] = {
+    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
+
+ParameterizedTestParameters(close, so_linger_default_and_round_trip)
+{
+    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+}
+ParameterizedTest(struct fam_mode *p, close, so_linger_default_and_round_trip, .description = "CL-06",
+                  .timeout = 10)
+{
+    sct_require_family(p->family);
+    int fd = socket(p->family, p->mode, 0);
+    cr_assert_geq(fd, 0);
+    struct linger lg = get_linger(fd);
+    cr_assert(lg.l_onoff == 0 && lg.l_linger == 0, "default {%d, %d}", lg.l_onoff, lg.l_linger);
+    set_linger(fd, 1, 5);
+    lg = get_linger(fd);
+    cr_assert(lg.l_onoff == 1 && lg.l_linger == 5, "after {1, 5}: {%d, %d}", lg.l_onoff, lg.l_linger);
+    set_linger(fd, 1, 0);
+    lg = get_linger(fd);
+    cr_assert(lg.l_onoff == 1 && lg.l_linger == 0, "after {1, 0}: {%d, %d}", lg.l_onoff, lg.l_linger);
+    set_linger(fd, 0, 0);
+    lg = get_linger(fd);
+    cr_assert_eq(lg.l_onoff, 0, "after {0, 0}: l_onoff %d", lg.l_onoff);
+    /* A short option buffer is refused. */
+    int one = 1;
+    errno = 0;
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &one, sizeof(one)), -1);
+    cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
+    close(fd);
+}
