@@ -26,8 +26,13 @@ typedef struct sc_addr {
  *   ::1          fe80::1%2        bare IPv6, no port
  *   80  :80                      bare port: 127.0.0.1
  * A missing port is default_port unless SC_ADDR_PORT_REQUIRED. Ports are
- * decimal 0..65535. len counts the bytes of text (no NUL needed).
- * Returns 0, SC_EADDRFORMAT, SC_EPORTRANGE, or -ENODEV (unknown scope). */
+ * decimal 0..65535 without sign or leading zeros. A bare IPv6 address has
+ * no port ("::1:80" is an address). A scope is allowed on link-local
+ * (fe80::/10) and interface/link-local multicast (RFC 4007); all digits is
+ * an index, anything else an interface name ("%0": no scope). len counts
+ * the bytes of text (no NUL needed; a NUL inside is malformed). On error
+ * out is left untouched. Returns 0, SC_EADDRFORMAT, SC_EPORTRANGE, -ENODEV
+ * (unknown interface name), or -EINVAL (out NULL). */
 int sc_addr_parse(sc_addr_t *out, const char *text, size_t len, uint16_t default_port, unsigned flags);
 
 /* Formats sa (salen bytes, validated first) as "1.2.3.4:80" or
@@ -47,7 +52,8 @@ int sc_addr_format(const struct sockaddr *sa, size_t salen, char *buf, size_t ca
  * IPv6 address (else -EINVAL). Returns 0, or the negative error. */
 int sc_addr_validate(const void *p, size_t len, unsigned flags);
 
-/* Validates then copies p into out (len trimmed to the family's size). */
+/* Validates then copies p into out (len trimmed to the family's size); on
+ * failure out is left empty (len 0). */
 int sc_addr_from_bytes(sc_addr_t *out, const void *p, size_t len);
 
 /* Loopback: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z. */
@@ -62,7 +68,7 @@ int sc_addr_of_socket(sc_addr_t *out, sc_sock_t s);
 
 /* Resolves host/port with getaddrinfo (numeric or names; AI_ADDRCONFIG
  * off), keeping at most max results of socktype in out, in the resolver's
- * order. Returns how many, or SC_ERESOLVE. */
+ * order, each address once. Returns how many, or SC_ERESOLVE. */
 int sc_addr_resolve(const char *host, const char *port, int socktype, sc_addr_t *out, size_t max);
 
 #endif
