@@ -20,6 +20,7 @@
 #define DEFAULT_DRAIN_MS 5000
 #define UDP_SCRATCH 65536     /* larger than any IPv4 or IPv6 UDP payload */
 #define ACCEPT_BATCH 64       /* accepts per readiness event, so listeners cannot starve clients */
+#define READ_BATCH 4          /* full reads per readiness event for a streaming client */
 #define UDP_BATCH 32          /* datagrams per readiness event, likewise */
 #define BACKOFF_MIN_MS 10     /* accept pause after EMFILE, doubled up to the max */
 #define BACKOFF_MAX_MS 1000
@@ -179,25 +180,35 @@ static int conn_finish(sc_server_t *srv, struct conn *c)
 
 static int conn_readable(sc_server_t *srv, struct conn *c)
 {
-    ptrdiff_t n;
-    do
-        n = SC__CALL(srv->sys, recv, c->h.s, srv->scratch, srv->opts.buffer, 0);
-    while (n == -EINTR);
-    if (n == -EAGAIN || n == -EWOULDBLOCK)
-        return 0;
-    if (n < 0)
-        return (int)n;
-    if (n == 0) {
-        c->peer_eof = 1;
-        return c->len ? conn_interest(srv, c) : -ECONNABORTED;
+    /* A read that filled the buffer and was echoed whole is followed by
+     * another at once: a streaming client then costs one wait per
+     * READ_BATCH buffers. A short read means the socket is empty, and a
+     * second recv would only return EAGAIN. */
+    for (int i = 0; i < READ_BATCH; i++) {
+        ptrdiff_t n;
+        do
+            n = SC__CALL(srv->sys, recv, c->h.s, srv->scratch, srv->opts.buffer, 0);
+        while (n == -EINTR);
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
+            return 0;
+        if (n < 0)
+            return (int)n;
+        if (n == 0) {
+            c->peer_eof = 1;
+            return c->len ? conn_interest(srv, c) : -ECONNABORTED;
+        }
+        srv->st.bytes_in += (unsigned long long)n;
+        if (c->wr_shut)
+            return 0; /* draining: what comes after our FIN is discarded */
+        int rc = conn_echo(srv, c, (size_t)n);
+        if (rc < 0)
+            return rc;
+        if (c->len)
+            return conn_interest(srv, c);
+        if ((size_t)n < srv->opts.buffer)
+            return 0;
     }
-    srv->st.bytes_in += (unsigned long long)n;
-    if (c->wr_shut)
-        return 0; /* draining: what comes after our FIN is discarded */
-    int rc = conn_echo(srv, c, (size_t)n);
-    if (rc < 0)
-        return rc;
-    return c->len ? conn_interest(srv, c) : 0;
+    return 0;
 }
 
 static void conn_event(sc_server_t *srv, struct conn *c, uint32_t ev)
