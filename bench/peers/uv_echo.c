@@ -37,6 +37,12 @@ static void on_written(uv_write_t *w, int status)
     uv_stream_t *c = w->handle;
     free(r->buf.base);
     free(r);
+    /* A failed write ends the connection; a paused one would never read
+     * again to notice. UV_ECANCELED comes from a close already under way. */
+    if (status < 0 && !uv_is_closing((uv_handle_t *)c)) {
+        uv_close((uv_handle_t *)c, on_close);
+        return;
+    }
     /* c->data marks a connection whose reading is paused for backpressure. */
     if (status == 0 && c->data && !uv_is_closing((uv_handle_t *)c) && c->write_queue_size < HIGH_WATER) {
         c->data = NULL;
