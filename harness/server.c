@@ -4,6 +4,7 @@
 #include "sockcheck/io.h"
 #include "sockcheck/net.h"
 #include "internal.h"
+#include "guard.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -65,6 +66,7 @@ struct sc_server {
     pthread_t thread;
     int has_thread;
     sc_server_stats_t st;
+    struct sc__guard *guard; /* UDP reflection and loop guard (allocated with UDP) */
     char *scratch;       /* one receive buffer shared by all connections */
     size_t scratch_len;
 };
@@ -339,6 +341,11 @@ static void udp_readable(sc_server_t *srv, struct listener *l)
             continue;
         }
         srv->st.bytes_in += (unsigned long long)n;
+        int verdict = sc__guard_check(srv->guard, (struct sockaddr *)&from, fl, (struct sockaddr *)&l->addr.ss);
+        if (verdict != SC__GUARD_OK) {
+            srv->st.datagrams_refused++;
+            continue;
+        }
         ptrdiff_t w;
         do
             w = SC__CALL(srv->sys, sendto, l->h.s, srv->scratch, (size_t)n, 0, (struct sockaddr *)&from, fl);
@@ -483,7 +490,10 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
     srv->wake.s = srv->wake_tx = SC_INVALID_SOCK;
     srv->scratch_len = srv->opts.buffer > UDP_SCRATCH ? srv->opts.buffer : UDP_SCRATCH;
     srv->scratch = malloc(srv->scratch_len);
-    int rc = srv->scratch ? 0 : sc__errorf(err, errlen, -ENOMEM, "allocate buffer");
+    srv->guard = srv->opts.udp ? calloc(1, sizeof(*srv->guard)) : NULL;
+    int rc = srv->scratch && (srv->guard || !srv->opts.udp) ? 0 : sc__errorf(err, errlen, -ENOMEM, "allocate buffers");
+    if (srv->guard)
+        srv->guard->rate = srv->opts.udp_rate;
     if (rc == 0 && (rc = sc__loop_init(&srv->loop, srv->sys)) < 0)
         sc__errorf(err, errlen, rc, "event loop");
     if (rc == 0)
@@ -701,5 +711,6 @@ void sc_server_destroy(sc_server_t *srv)
         SC__CALL(srv->sys, close, srv->wake_tx);
     sc__loop_free(&srv->loop);
     free(srv->scratch);
+    free(srv->guard);
     free(srv);
 }

@@ -33,6 +33,10 @@ static void usage(FILE *f)
             "      --buffer BYTES      bytes a client may have unechoed before the server stops\n"
             "                          reading from it (default 32768)\n"
             "      --drain-timeout MS  on SIGINT/SIGTERM, finish echoing for at most MS (default 5000)\n"
+            "      --udp-rate N        UDP replies per source address a second (default: no cap\n"
+            "                          for loopback sources, 1000 for others). Datagrams from\n"
+            "                          ports 0, 7, 13, 17, 19, 37 or the server's own are never\n"
+            "                          answered (no reflection, no echo loops)\n"
             "      --dual-stack        IPv6 listeners also take IPv4-mapped clients (IPV6_V6ONLY off)\n"
             "      --port-file FILE    write the first listener's port to FILE once all are up\n"
             "  -q, --quiet             print nothing but errors\n"
@@ -101,12 +105,13 @@ static void print_listeners(const sc_server_t *srv)
 
 int main(int argc, char **argv)
 {
-    enum { O_TCP = 256, O_UDP, O_MAX, O_IDLE, O_BUF, O_DRAIN, O_DUAL, O_PORTFILE };
+    enum { O_TCP = 256, O_UDP, O_MAX, O_IDLE, O_BUF, O_DRAIN, O_DUAL, O_PORTFILE, O_RATE };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'}, {"tcp", no_argument, NULL, O_TCP},
         {"udp", no_argument, NULL, O_UDP},        {"max-conns", required_argument, NULL, O_MAX},
         {"idle-timeout", required_argument, NULL, O_IDLE}, {"buffer", required_argument, NULL, O_BUF},
         {"drain-timeout", required_argument, NULL, O_DRAIN}, {"dual-stack", no_argument, NULL, O_DUAL},
+        {"udp-rate", required_argument, NULL, O_RATE},
         {"port-file", required_argument, NULL, O_PORTFILE}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
@@ -149,6 +154,11 @@ int main(int argc, char **argv)
             o.drain_timeout_ms = v ? (int)v : 1;
             break;
         case O_DUAL: o.v6only = 0; break;
+        case O_RATE:
+            if (parse_count("--udp-rate", optarg, 100000000, &v))
+                return EXIT_USAGE;
+            o.udp_rate = (unsigned)v;
+            break;
         case O_PORTFILE: port_file = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
@@ -198,9 +208,10 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "sockcheck-server: stopped: %llu connections (peak %zu), %llu refused at the limit, "
                 "%llu idle closed, %llu accept errors; %llu bytes in, %llu out; %llu datagrams in, "
-                "%llu out, %llu dropped\n",
+                "%llu out, %llu dropped, %llu refused\n",
                 st.accepted, st.conns_peak, st.refused_max_conns, st.closed_idle, st.accept_errors,
-                st.bytes_in, st.bytes_out, st.datagrams_in, st.datagrams_out, st.datagrams_dropped);
+                st.bytes_in, st.bytes_out, st.datagrams_in, st.datagrams_out, st.datagrams_dropped,
+                st.datagrams_refused);
     /* The handler must not touch the server while it is freed. */
     sigset_t block;
     sigemptyset(&block);

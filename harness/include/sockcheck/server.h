@@ -1,7 +1,9 @@
 /* The reference RFC 862 echo server: one event loop (epoll, or poll where
  * the seam has no epoll), TCP and UDP, IPv4 and IPv6, any number of listen
  * addresses, bounded buffers with backpressure, connection limit, idle
- * timeout, half-close and graceful drain. Embeddable: create it on port 0,
+ * timeout, half-close and graceful drain. The UDP echo never answers a
+ * source port that answers back (7, 13, 17, 19, 37), its own port or port
+ * 0, and caps replies per source address. Embeddable: create it on port 0,
  * read the port back, run it on a thread, stop it. */
 #ifndef SOCKCHECK_SERVER_H
 #define SOCKCHECK_SERVER_H
@@ -24,6 +26,8 @@ typedef struct sc_server_opts {
     int drain_timeout_ms;  /* SC_STOP_DRAIN waits at most this; 0: 5000 */
     int backlog;           /* 0: SOMAXCONN */
     int v6only;            /* IPV6_V6ONLY on IPv6 listeners: 1 (default) or 0 */
+    unsigned udp_rate;     /* UDP replies per source address a second; 0: no cap for
+                              loopback sources, 1000 for others */
     uint16_t default_port; /* for addresses without one; 0 means SC_SERVER_DEFAULT_PORT */
     const sc_sys_t *sys;   /* NULL: sc_sys_current() at creation */
 } sc_server_opts_t;
@@ -69,6 +73,7 @@ typedef struct sc_server_stats {
     unsigned long long accept_errors; /* EMFILE and friends, survived */
     unsigned long long bytes_in, bytes_out;
     unsigned long long datagrams_in, datagrams_out, datagrams_dropped;
+    unsigned long long datagrams_refused; /* reflection/loop guard and rate cap */
     size_t buffered;       /* bytes held for TCP clients now */
 } sc_server_stats_t;
 

@@ -1,0 +1,30 @@
+/* The UDP echo's guard against reflection and loops (internal). */
+#ifndef SOCKCHECK_GUARD_H
+#define SOCKCHECK_GUARD_H
+
+#include "sockcheck/platform.h"
+
+#define SC__GUARD_SLOTS 4096
+#define SC__GUARD_DEFAULT_RATE 1000 /* replies a second to a non-loopback source */
+
+struct sc__guard_slot {
+    uint8_t key[16]; /* the source address (IPv4 as v4-mapped) */
+    int64_t window;  /* the second this count belongs to */
+    uint32_t count;
+    uint8_t used;
+};
+
+struct sc__guard {
+    unsigned rate; /* replies per source address per second; 0: the default policy */
+    struct sc__guard_slot slots[SC__GUARD_SLOTS];
+};
+
+/* Why a datagram was refused, or SC__GUARD_OK. */
+enum { SC__GUARD_OK, SC__GUARD_PORT, SC__GUARD_SELF, SC__GUARD_RATE };
+
+/* Decides whether to answer a datagram from `from` that arrived at `own`.
+ * Reads the clock only when a rate applies to the source. */
+int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen_t fromlen,
+                    const struct sockaddr *own);
+
+#endif
