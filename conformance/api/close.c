@@ -223,6 +223,18 @@ ParameterizedTest(int *fam, close, dup_keeps_socket_open, .description = "CL-04"
     close(s);
 }
 
+/* POSIX close(): EBADF when "The fildes argument is not a open file
+ * descriptor"; a socket's number is freed by its first close. */
+Test(close, ebadf_when_closed_twice, .description = "CL-04", .timeout = 10)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(close(fd), 0, "close: %s", strerror(errno));
+    errno = 0;
+    cr_assert_eq(close(fd), -1);
+    cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
+}
+
 ParameterizedTestParameters(close, queued_data_and_fin_still_delivered)
 {
     return cr_make_param_array(int, families, 2);

@@ -94,6 +94,20 @@ ParameterizedTest(int *fam, recvfrom, udp_source_address_filled, .description = 
     close(b);
 }
 
+/* POSIX recvfrom: "If address is a null pointer, the source address is
+ * ignored"; addrlen may then be a null pointer too. */
+Test(recvfrom, udp_null_address_arguments_allowed, .description = "RF-01", .timeout = 10)
+{
+    int a, b;
+    sc_addr_t sender;
+    udp_sent(AF_INET, &a, &b, &sender);
+    char buf[8];
+    cr_assert_eq(recvfrom(b, buf, sizeof(buf), 0, NULL, NULL), 5, "recvfrom: %s", strerror(errno));
+    cr_assert_arr_eq(buf, "dgram", 5);
+    close(a);
+    close(b);
+}
+
 ParameterizedTestParameters(recvfrom, udp_short_address_buffer_truncated)
 {
     return cr_make_param_array(int, families, 2);
