@@ -157,7 +157,7 @@ ParameterizedTest(struct fam_mode *p, close, rst_with_linger_zero, .description 
     close(c);
 }
 
-static struct fam_mode cl03_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET, 2},
+static struct fam_mode cl03_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},
                                         {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
 ParameterizedTestParameters(close, returns_at_once_with_linger_when_unconnected)
 {
@@ -265,7 +265,8 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
     cr_assert_eq(close(c), 0);
     size_t got = 0;
     for (int i = 0; i < 1000000; i++) {
-        cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got, sent);
+        cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
+                  sent);
         ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0)
             break;

@@ -198,7 +198,7 @@ ParameterizedTest(struct fam_mode *p, recv, zero_at_eof_repeatedly, .description
 }
 
 static struct fam_mode rv02_params[] = {
-    {AF_INET, 0}, {AF_INET, 1}, {AF_INET, 2}, {AF_INET, 3}, {AF_INET, 4}, {AF_INET, 5},
+    {AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},  {AF_INET, 4},  {AF_INET, 5},
     {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}, {AF_INET6, 3}, {AF_INET6, 4}, {AF_INET6, 5},
 };
 ParameterizedTestParameters(recv, eagain_when_nothing_queued)
@@ -465,7 +465,8 @@ ParameterizedTest(struct fam_mode *p, recv, efault_only_when_data_to_copy, .desc
     void *bad[] = {NULL, none};
     for (int i = 0; i < 2; i++) {
         /* Nothing to copy: the bad pointer is never touched. */
-        assert_eagain(recv(b, bad[i], 10, MSG_DONTWAIT), i ? "PROT_NONE, nothing queued" : "NULL, nothing queued");
+        assert_eagain(recv(b, bad[i], 10, MSG_DONTWAIT),
+                      i ? "PROT_NONE, nothing queued" : "NULL, nothing queued");
         cr_assert_eq(send(a, "data", 4, 0), 4);
         wait_readable(b);
         errno = 0;

@@ -33,7 +33,8 @@ static void udp_sent(int family, int *a, int *b, sc_addr_t *from)
     sc_addr_t ba;
     *a = sct_bound(family, SOCK_DGRAM, from);
     *b = sct_bound(family, SOCK_DGRAM, &ba);
-    cr_assert_eq(sendto(*a, "dgram", 5, 0, (struct sockaddr *)&ba.ss, ba.len), 5, "sendto: %s", strerror(errno));
+    cr_assert_eq(sendto(*a, "dgram", 5, 0, (struct sockaddr *)&ba.ss, ba.len), 5, "sendto: %s",
+                 strerror(errno));
     wait_readable(*b);
 }
 
@@ -138,7 +139,8 @@ struct fam_flags {
     int family;
     int flags;
 };
-static struct fam_flags peek_params[] = {{AF_INET, 0}, {AF_INET, MSG_PEEK}, {AF_INET6, 0}, {AF_INET6, MSG_PEEK}};
+static struct fam_flags peek_params[] = {
+    {AF_INET, 0}, {AF_INET, MSG_PEEK}, {AF_INET6, 0}, {AF_INET6, MSG_PEEK}};
 
 ParameterizedTestParameters(recvfrom, tcp_address_untouched)
 {

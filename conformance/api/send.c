@@ -69,8 +69,8 @@ static void set_nonblock(int fd, int on)
 
 static void set_int(int fd, int level, int name, int value)
 {
-    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt(%d,%d): %s", level,
-                 name, strerror(errno));
+    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt(%d,%d): %s", level, name,
+                 strerror(errno));
 }
 
 static int get_int(int fd, int level, int name)
@@ -493,8 +493,7 @@ ParameterizedTestParameters(send, sigpipe_suppressed_by_msg_nosignal)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, send, sigpipe_suppressed_by_msg_nosignal, .description = "SD-08",
-                  .timeout = 10)
+ParameterizedTest(int *fam, send, sigpipe_suppressed_by_msg_nosignal, .description = "SD-08", .timeout = 10)
 {
     int c = client_with_peer_gone(*fam);
     catch_sigpipe();
@@ -606,8 +605,7 @@ ParameterizedTestParameters(send, udp_datagram_larger_than_sndbuf_sent)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .description = "SD-11",
-                  .timeout = 10)
+ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .description = "SD-11", .timeout = 10)
 {
     int a, b;
     udp_pair(*fam, &a, &b);
@@ -760,8 +758,7 @@ ParameterizedTestParameters(send, zero_length_udp_sends_empty_datagram)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .description = "SD-17",
-                  .timeout = 10)
+ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .description = "SD-17", .timeout = 10)
 {
     int a, b;
     udp_pair(*fam, &a, &b);

@@ -106,7 +106,8 @@ ParameterizedTest(int *fam, sendto, connected_udp_sends_to_given_address, .descr
     int b = sct_bound(*fam, SOCK_DGRAM, &ba);
     int c = sct_bound(*fam, SOCK_DGRAM, &ca);
     cr_assert_eq(connect(a, (struct sockaddr *)&ba.ss, ba.len), 0);
-    cr_assert_eq(sendto(a, "to-c", 4, 0, (struct sockaddr *)&ca.ss, ca.len), 4, "sendto: %s", strerror(errno));
+    cr_assert_eq(sendto(a, "to-c", 4, 0, (struct sockaddr *)&ca.ss, ca.len), 4, "sendto: %s",
+                 strerror(errno));
     char buf[8];
     cr_assert_neq(wait_in(c), 0, "the datagram did not reach the given address");
     sc_addr_t from;
@@ -185,8 +186,7 @@ ParameterizedTestParameters(sendto, einval_for_negative_address_length)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, sendto, einval_for_negative_address_length, .description = "ST-05",
-                  .timeout = 10)
+ParameterizedTest(int *fam, sendto, einval_for_negative_address_length, .description = "ST-05", .timeout = 10)
 {
     sc_addr_t ba;
     int b = sct_bound(*fam, SOCK_DGRAM, &ba);
@@ -283,8 +283,8 @@ ParameterizedTest(int *fam, sendto, sendmsg_skips_empty_iovecs, .description = "
 {
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
-    struct iovec iov[3] = {{.iov_base = "ab", .iov_len = 2}, {.iov_base = NULL, .iov_len = 0},
-                           {.iov_base = "cd", .iov_len = 2}};
+    struct iovec iov[3] = {
+        {.iov_base = "ab", .iov_len = 2}, {.iov_base = NULL, .iov_len = 0}, {.iov_base = "cd", .iov_len = 2}};
     struct msghdr m;
     init_msg(&m, iov, 3, NULL);
     cr_assert_eq(sendmsg(c, &m, 0), 4, "sendmsg: %s", strerror(errno));

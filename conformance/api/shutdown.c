@@ -144,7 +144,8 @@ static size_t drain_and_check(int fd, size_t total)
     static unsigned char buf[CHUNK];
     size_t got = 0;
     for (int i = 0; i < 1000000; i++) {
-        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got, total);
+        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
+                  total);
         ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0)
             return got;
@@ -263,7 +264,8 @@ ParameterizedTestParameters(shutdown, rd_sends_nothing_and_still_queues)
 /* Linux: SHUT_RD sends nothing; reads return 0 once the queue is empty, yet
  * later segments are still ACKed and queued and read() returns them
  * (Winsock resets the connection instead). */
-ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .description = "SH-05", .timeout = 10)
+ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .description = "SH-05",
+                  .timeout = 10)
 {
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
@@ -293,7 +295,8 @@ ParameterizedTestParameters(shutdown, rdwr_delivers_queued_data_then_fin)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .description = "SH-06", .timeout = 30)
+ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .description = "SH-06",
+                  .timeout = 30)
 {
     int c, s;
     tcp_pair_small(*fam, &c, &s);

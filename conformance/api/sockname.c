@@ -183,7 +183,8 @@ ParameterizedTestParameters(sockname, kept_after_peer_hangs_up)
     return cr_make_param_array(struct fam_mode, fam2_params, 4);
 }
 /* mode 0: the peer closes (FIN); 1: the peer resets. */
-ParameterizedTest(struct fam_mode *p, sockname, kept_after_peer_hangs_up, .description = "GN-05", .timeout = 10)
+ParameterizedTest(struct fam_mode *p, sockname, kept_after_peer_hangs_up, .description = "GN-05",
+                  .timeout = 10)
 {
     int c, s;
     sct_tcp_pair(p->family, &c, &s);

@@ -192,7 +192,8 @@ ParameterizedTest(int *fam, sockopt, enoprotoopt_for_unknown_name, .description 
     int fd = new_socket(*fam, SOCK_STREAM);
     int levels[] = {IPPROTO_IP, IPPROTO_TCP};
     for (int i = 0; i < 2; i++) {
-        assert_fails(set_rc(fd, levels[i], -1, 1), ENOPROTOOPT, i ? "set IPPROTO_TCP/-1" : "set IPPROTO_IP/-1");
+        assert_fails(set_rc(fd, levels[i], -1, 1), ENOPROTOOPT,
+                     i ? "set IPPROTO_TCP/-1" : "set IPPROTO_IP/-1");
         assert_fails(get_rc(fd, levels[i], -1), ENOPROTOOPT, i ? "get IPPROTO_TCP/-1" : "get IPPROTO_IP/-1");
     }
     close(fd);
@@ -294,7 +295,8 @@ ParameterizedTestParameters(sockopt, edom_for_timeout_usec_out_of_range)
 {
     return cr_make_param_array(int, families, 2);
 }
-ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .description = "SO-11", .timeout = 10)
+ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .description = "SO-11",
+                  .timeout = 10)
 {
     int fd = new_socket(*fam, SOCK_STREAM);
     int names[] = {SO_RCVTIMEO, SO_SNDTIMEO};
@@ -342,8 +344,8 @@ ParameterizedTest(struct fam_mode *p, sockopt, buffer_sizes_doubled_and_clamped,
         long max = read_sysctl(maxes[n]);
         if (max > 0 && max < INT_MAX / 4) {
             set_int(fd, SOL_SOCKET, names[n], (int)(max * 2));
-            cr_assert_eq(get_int(fd, SOL_SOCKET, names[n]), (int)(max * 2), "option %d: not capped at 2 x %ld",
-                         names[n], max);
+            cr_assert_eq(get_int(fd, SOL_SOCKET, names[n]), (int)(max * 2),
+                         "option %d: not capped at 2 x %ld", names[n], max);
         }
     }
     close(fd);
@@ -444,7 +446,10 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
         cr_assert_eq(dflt, sys, "default IP_TTL %d, ip_default_ttl %ld", dflt, sys);
     int bad[] = {0, 256, -2};
     for (int i = 0; i < 3; i++)
-        assert_fails(set_rc(fd, IPPROTO_IP, IP_TTL, bad[i]), EINVAL, bad[i] == 0 ? "TTL 0" : bad[i] == 256 ? "TTL 256" : "TTL -2");
+        assert_fails(set_rc(fd, IPPROTO_IP, IP_TTL, bad[i]), EINVAL,
+                     bad[i] == 0     ? "TTL 0"
+                     : bad[i] == 256 ? "TTL 256"
+                                     : "TTL -2");
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "a refused TTL changed the value");
     set_int(fd, IPPROTO_IP, IP_TTL, 1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 1);
