@@ -10,7 +10,7 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 for f in bin/sockcheck-server bin/sockcheck-client include/sockcheck/server.h share/pkgconfig/sockcheck.pc; do
   [ -e "$prefix/$f" ] || { echo "not installed: $f"; exit 1; }
 done
-ls "$prefix"/lib*/libsockcheck.a "$prefix"/lib/*/libsockcheck.a 2>/dev/null | grep -q . || { echo "not installed: libsockcheck.a"; exit 1; }
+[ -n "$(find "$prefix" -name libsockcheck.a)" ] || { echo "not installed: libsockcheck.a"; exit 1; }
 cat >"$prefix/use.c" <<'C'
 #include <sockcheck/addr.h>
 #include <sockcheck/net.h>
