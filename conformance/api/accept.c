@@ -1,7 +1,7 @@
 /* Conformance of accept() and accept4(): new descriptors, readiness,
  * addresses and their lengths, errors, flags, inheritance, resets before
- * accept, EMFILE and EINTR (matrix rows AC-01..AC-14, SK-10 and CT-24 for
- * accept). */
+ * accept, EMFILE and EINTR (matrix rows AC-01..AC-14, SK-10 for accept, and
+ * the EINTR gap as GAP-EINTR like the recv and send suites). */
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -743,7 +743,7 @@ ParameterizedTestParameters(accept, eintr_when_signal_interrupts_blocking_accept
  * helper thread signals this thread repeatedly, so one signal lands while
  * accept() sleeps whatever the scheduling. The listener keeps working. */
 ParameterizedTest(int *family, accept, eintr_when_signal_interrupts_blocking_accept,
-                  .description = "CT-24 accept (gap: EINTR on a blocking accept)", .timeout = 10)
+                  .description = "GAP-EINTR accept: -1 EINTR without SA_RESTART, listener unaffected", .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
