@@ -63,7 +63,8 @@ static int get_int(int s, int level, int name)
 {
     int v = -12345;
     socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
     return v;
 }
 
@@ -241,14 +242,15 @@ ParameterizedTestParameters(accept, listener_readable_only_while_connection_pend
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, accept, listener_readable_only_while_connection_pending, .description = "AC-02",
-                  .timeout = 10)
+ParameterizedTest(int *family, accept, listener_readable_only_while_connection_pending,
+                  .description = "AC-02", .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(wait_events(l, POLLIN, 0), 0, "listener readable with an empty queue");
     int c = tcp_connect(&a);
-    cr_assert_eq(wait_events(l, POLLIN, SCT_TIMEOUT_MS), POLLIN, "listener not readable with a pending connection");
+    cr_assert_eq(wait_events(l, POLLIN, SCT_TIMEOUT_MS), POLLIN,
+                 "listener not readable with a pending connection");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     cr_assert_eq(wait_events(l, POLLIN, 0), 0, "listener still readable after accept");
@@ -262,7 +264,8 @@ ParameterizedTestParameters(accept, peer_and_local_names_are_reciprocal)
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .description = "AC-03", .timeout = 10)
+ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .description = "AC-03",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
@@ -375,7 +378,8 @@ ParameterizedTestParameters(accept, eagain_on_nonblocking_empty_queue)
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, accept, eagain_on_nonblocking_empty_queue, .description = "AC-07", .timeout = 10)
+ParameterizedTest(int *family, accept, eagain_on_nonblocking_empty_queue, .description = "AC-07",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
@@ -395,8 +399,8 @@ ParameterizedTestParameters(accept, einval_for_negative_addrlen_consumes_connect
  * copies the address out (net/socket.c do_accept, move_addr_to_user): the
  * new socket is released, so the client sees an orderly close and the
  * queue is empty afterwards. */
-ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_connection, .description = "AC-08",
-                  .timeout = 10)
+ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_connection,
+                  .description = "AC-08", .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
@@ -477,7 +481,8 @@ ParameterizedTest(int *family, accept, returns_connection_reset_before_accept, .
     int c = tcp_connect(&a);
     wait_queued(l, 1);
     struct linger lin = {.l_onoff = 1, .l_linger = 0};
-    cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)), 0, "SO_LINGER: %s", strerror(errno));
+    cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)), 0, "SO_LINGER: %s",
+                 strerror(errno));
     cr_assert_eq(close(c), 0);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
@@ -562,7 +567,8 @@ static int accept4_via(int l, int flags, int via)
 
 /* The socketcall(2) multiplexer exists only on some 32-bit ABIs; on the
  * others that case skips. A preload library sees only the libc case. */
-ParameterizedTest(struct accept4_case *c, accept, accept4_sets_flags_exactly, .description = "AC-12", .timeout = 10)
+ParameterizedTest(struct accept4_case *c, accept, accept4_sets_flags_exactly, .description = "AC-12",
+                  .timeout = 10)
 {
 #ifndef SYS_socketcall
     if (c->via == VIA_SOCKETCALL)
@@ -743,7 +749,8 @@ ParameterizedTestParameters(accept, eintr_when_signal_interrupts_blocking_accept
  * helper thread signals this thread repeatedly, so one signal lands while
  * accept() sleeps whatever the scheduling. The listener keeps working. */
 ParameterizedTest(int *family, accept, eintr_when_signal_interrupts_blocking_accept,
-                  .description = "GAP-EINTR accept: -1 EINTR without SA_RESTART, listener unaffected", .timeout = 10)
+                  .description = "GAP-EINTR accept: -1 EINTR without SA_RESTART, listener unaffected",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);

@@ -256,7 +256,8 @@ ParameterizedTestParameters(bind, port_0_picks_ephemeral_port)
     return cr_make_param_array(struct fam_type, fam_types, N_FAM_TYPES);
 }
 
-ParameterizedTest(struct fam_type *c, bind, port_0_picks_ephemeral_port, .description = "BD-01", .timeout = 10)
+ParameterizedTest(struct fam_type *c, bind, port_0_picks_ephemeral_port, .description = "BD-01",
+                  .timeout = 10)
 {
     int s = xsocket(c->family, c->type);
     sc_addr_t want = sct_loopback(c->family, 0);
@@ -278,7 +279,8 @@ ParameterizedTestParameters(bind, eaddrinuse_when_port_in_use)
 }
 
 /* Linux reports the conflict at bind() itself (Winsock may defer it). */
-ParameterizedTest(struct fam_type *c, bind, eaddrinuse_when_port_in_use, .description = "BD-02", .timeout = 10)
+ParameterizedTest(struct fam_type *c, bind, eaddrinuse_when_port_in_use, .description = "BD-02",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int first = sct_bound(c->family, c->type, &a);
@@ -367,9 +369,11 @@ ParameterizedTestParameters(bind, eaddrnotavail_for_non_local_address)
 
 /* 10.255.254.253 and 2001:db8::1 (documentation prefix) are not assigned
  * here; nothing is sent to them. */
-ParameterizedTest(int *family, bind, eaddrnotavail_for_non_local_address, .description = "BD-06", .timeout = 10)
+ParameterizedTest(int *family, bind, eaddrnotavail_for_non_local_address, .description = "BD-06",
+                  .timeout = 10)
 {
-    const char *knob = *family == AF_INET6 ? "/proc/sys/net/ipv6/ip_nonlocal_bind" : "/proc/sys/net/ipv4/ip_nonlocal_bind";
+    const char *knob =
+        *family == AF_INET6 ? "/proc/sys/net/ipv6/ip_nonlocal_bind" : "/proc/sys/net/ipv4/ip_nonlocal_bind";
     if (read_proc_int(knob, 0) != 0)
         cr_skip_test("%s is 1: non-local binds are allowed", knob);
     int s = xsocket(*family, SOCK_STREAM);
@@ -575,7 +579,8 @@ ParameterizedTestParameters(bind, eaddrinuse_after_listener_shutdown_rd)
 
 /* shutdown(SHUT_RD) stops the listener (state CLOSE) but a port that was
  * bound by number stays bound (SOCK_BINDPORT_LOCK) until close(). */
-ParameterizedTest(int *family, bind, eaddrinuse_after_listener_shutdown_rd, .description = "BD-14", .timeout = 10)
+ParameterizedTest(int *family, bind, eaddrinuse_after_listener_shutdown_rd, .description = "BD-14",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = bound_explicit(*family, &a);
@@ -633,8 +638,8 @@ ParameterizedTestParameters(bind, server_restart_with_time_wait_needs_reuseaddr)
 
 /* The server closes first, so the accepted connection lingers in
  * TIME_WAIT on the listener's port after the listener is gone. */
-ParameterizedTest(struct reuse_case *c, bind, server_restart_with_time_wait_needs_reuseaddr, .description = "BD-15",
-                  .timeout = 20)
+ParameterizedTest(struct reuse_case *c, bind, server_restart_with_time_wait_needs_reuseaddr,
+                  .description = "BD-15", .timeout = 20)
 {
     sc_addr_t a;
     int l = bound_with(c->family, SOCK_STREAM, c->reuse, 0, &a);
@@ -708,8 +713,8 @@ ParameterizedTestParameters(bind, reuseaddr_lets_two_non_listening_tcp_sockets_s
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, bind, reuseaddr_lets_two_non_listening_tcp_sockets_share, .description = "BD-17",
-                  .timeout = 10)
+ParameterizedTest(int *family, bind, reuseaddr_lets_two_non_listening_tcp_sockets_share,
+                  .description = "BD-17", .timeout = 10)
 {
     sc_addr_t a;
     int first = bound_with(*family, SOCK_STREAM, 1, 0, &a);
@@ -771,7 +776,8 @@ ParameterizedTest(int *family, bind, reuseaddr_second_listen_eaddrinuse, .descri
 /* A dual-stack [::] listener also holds 0.0.0.0 on its port, even for a
  * socket that sets SO_REUSEADDR. Wildcards are bound in a private
  * network namespace. */
-Test(bind, reuseaddr_v4_any_eaddrinuse_under_v6_any_listener, .description = "BD-18 dual stack", .timeout = 10)
+Test(bind, reuseaddr_v4_any_eaddrinuse_under_v6_any_listener, .description = "BD-18 dual stack",
+     .timeout = 10)
 {
     enter_private_netns();
     sct_require_family(AF_INET6);
@@ -821,7 +827,8 @@ ParameterizedTest(int *family, bind, udp_reuseaddr_group_unicast_goes_to_last_bo
     }
     int tx = xsocket(*family, SOCK_DGRAM);
     for (int i = 0; i < DATAGRAMS; i++)
-        cr_assert_eq(sendto(tx, "d", 1, 0, (struct sockaddr *)&a.ss, a.len), 1, "sendto: %s", strerror(errno));
+        cr_assert_eq(sendto(tx, "d", 1, 0, (struct sockaddr *)&a.ss, a.len), 1, "sendto: %s",
+                     strerror(errno));
     char b[4];
     for (int i = 0; i < DATAGRAMS; i++) {
         cr_assert(wait_events(g[GROUP - 1], POLLIN, SCT_TIMEOUT_MS) & POLLIN,
@@ -873,7 +880,8 @@ struct reuseport_case {
 ParameterizedTestParameters(bind, tcp_reuseport_needs_both_sockets)
 {
     static struct reuseport_case cases[] = {
-        {AF_INET, 1, 0}, {AF_INET, 0, 1}, {AF_INET, 1, 1}, {AF_INET6, 1, 0}, {AF_INET6, 0, 1}, {AF_INET6, 1, 1},
+        {AF_INET, 1, 0},  {AF_INET, 0, 1},  {AF_INET, 1, 1},
+        {AF_INET6, 1, 0}, {AF_INET6, 0, 1}, {AF_INET6, 1, 1},
     };
     return cr_make_param_array(struct reuseport_case, cases, 6);
 }

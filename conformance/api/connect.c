@@ -63,7 +63,8 @@ static int get_int(int s, int level, int name)
 {
     int v = -12345;
     socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
     return v;
 }
 
@@ -306,7 +307,8 @@ ParameterizedTest(int *family, connect, ealready_while_in_progress, .description
         cr_assert_eq(errno, EALREADY, "re-issued connect #%d: errno %d (%s)", i, errno, strerror(errno));
     }
     close(accept_one(l));
-    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT, "connect never completed after the drain");
+    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
+              "connect never completed after the drain");
     cr_assert_eq(so_error(c), 0);
     close(c);
     close(filler);
@@ -375,8 +377,8 @@ ParameterizedTestParameters(connect, nonblocking_refused_read_reports_error_once
     return cr_make_param_array(struct peek_case, cases, 4);
 }
 
-ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports_error_once, .description = "CT-08",
-                  .timeout = 10)
+ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports_error_once,
+                  .description = "CT-08", .timeout = 10)
 {
     sc_addr_t a;
     int b = bound_not_listening(c->family, &a);
@@ -386,7 +388,8 @@ ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports
     char x;
     errno = 0;
     cr_assert_eq(recv(s, &x, 1, c->peek ? MSG_PEEK : 0), -1);
-    cr_assert_eq(errno, ECONNREFUSED, "first %s: errno %d (%s)", c->peek ? "peek" : "read", errno, strerror(errno));
+    cr_assert_eq(errno, ECONNREFUSED, "first %s: errno %d (%s)", c->peek ? "peek" : "read", errno,
+                 strerror(errno));
     cr_assert_eq(recv(s, &x, 1, c->peek ? MSG_PEEK : 0), 0, "second %s: %s", c->peek ? "peek" : "read",
                  strerror(errno));
     cr_assert_eq(so_error(s), 0);
@@ -428,7 +431,8 @@ ParameterizedTestParameters(connect, blocking_refused_socket_can_retry)
 }
 
 /* Linux re-sends a SYN on the same socket (gVisor: ECONNABORTED). */
-ParameterizedTest(int *family, connect, blocking_refused_socket_can_retry, .description = "CT-10", .timeout = 10)
+ParameterizedTest(int *family, connect, blocking_refused_socket_can_retry, .description = "CT-10",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int b = bound_not_listening(*family, &a);
@@ -470,7 +474,8 @@ ParameterizedTestParameters(connect, efault_for_address_in_prot_none_page)
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .description = "CT-12", .timeout = 10)
+ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .description = "CT-12",
+                  .timeout = 10)
 {
     long pg = sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, (size_t)pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -531,7 +536,8 @@ struct unspec_case {
 
 ParameterizedTestParameters(connect, econnrefused_for_unspecified_address_port_0)
 {
-    static struct unspec_case cases[] = {{AF_INET, "0.0.0.0"}, {AF_INET6, "::"}, {AF_INET6, "::ffff:0.0.0.0"}};
+    static struct unspec_case cases[] = {
+        {AF_INET, "0.0.0.0"}, {AF_INET6, "::"}, {AF_INET6, "::ffff:0.0.0.0"}};
     return cr_make_param_array(struct unspec_case, cases, 3);
 }
 
@@ -682,8 +688,8 @@ ParameterizedTestParameters(connect, binds_implicitly_and_keeps_name_after_disco
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_disconnect, .description = "CT-20",
-                  .timeout = 10)
+ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_disconnect,
+                  .description = "CT-20", .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
@@ -709,7 +715,8 @@ ParameterizedTestParameters(connect, self_connect_succeeds_and_loops_data)
 }
 
 /* A simultaneous open with itself (RFC 9293 3.5). */
-ParameterizedTest(int *family, connect, self_connect_succeeds_and_loops_data, .description = "CT-21", .timeout = 10)
+ParameterizedTest(int *family, connect, self_connect_succeeds_and_loops_data, .description = "CT-21",
+                  .timeout = 10)
 {
     int s = xsocket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
@@ -732,7 +739,7 @@ struct shut_case {
 ParameterizedTestParameters(connect, shutdown_while_connecting_errors_socket)
 {
     static struct shut_case cases[] = {
-        {AF_INET, SHUT_RD}, {AF_INET, SHUT_WR}, {AF_INET, SHUT_RDWR},
+        {AF_INET, SHUT_RD},  {AF_INET, SHUT_WR},  {AF_INET, SHUT_RDWR},
         {AF_INET6, SHUT_RD}, {AF_INET6, SHUT_WR}, {AF_INET6, SHUT_RDWR},
     };
     return cr_make_param_array(struct shut_case, cases, 6);
@@ -740,8 +747,8 @@ ParameterizedTestParameters(connect, shutdown_while_connecting_errors_socket)
 
 /* In SYN_SENT, any shutdown disconnects the socket (net/ipv4/af_inet.c
  * inet_shutdown, tcp_disconnect sets ECONNRESET). */
-ParameterizedTest(struct shut_case *c, connect, shutdown_while_connecting_errors_socket, .description = "CT-22",
-                  .timeout = 10)
+ParameterizedTest(struct shut_case *c, connect, shutdown_while_connecting_errors_socket,
+                  .description = "CT-22", .timeout = 10)
 {
     sc_addr_t a;
     int filler;
@@ -774,8 +781,8 @@ static uint16_t csum_fold(uint32_t sum)
 
 /* A 20-byte TCP header with its checksum over the loopback pseudo-header
  * (127.0.0.1 or ::1 on both ends). */
-static void forge_tcp(unsigned char *h, int family, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                      unsigned flags)
+static void forge_tcp(unsigned char *h, int family, uint16_t sport, uint16_t dport, uint32_t seq,
+                      uint32_t ack, unsigned flags)
 {
     memset(h, 0, 20);
     h[0] = (unsigned char)(sport >> 8), h[1] = (unsigned char)sport;
@@ -831,8 +838,8 @@ static void attach_port_filter(int raw, int family, uint16_t sport, uint16_t dpo
         BPF_STMT(BPF_RET | BPF_K, 0),
     };
     struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
-    cr_assert_eq(setsockopt(raw, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0, "SO_ATTACH_FILTER: %s",
-                 strerror(errno));
+    cr_assert_eq(setsockopt(raw, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0,
+                 "SO_ATTACH_FILTER: %s", strerror(errno));
 }
 
 ParameterizedTestParameters(connect, close_in_syn_sent_sends_no_rst_and_late_syn_ack_gets_rst)
@@ -931,7 +938,8 @@ ParameterizedTestParameters(connect, eintr_then_completes_asynchronously)
  * re-issued connect only when it does not wait (non-blocking, or after
  * SO_SNDTIMEO); a blocking re-issue waits for the same attempt again
  * (net/ipv4/af_inet.c __inet_stream_connect). */
-ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .description = "CT-24", .timeout = 20)
+ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .description = "CT-24",
+                  .timeout = 20)
 {
     sc_addr_t a;
     int filler;
@@ -961,7 +969,8 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     cr_assert_eq(errno, EALREADY, "re-issued connect: errno %d (%s)", errno, strerror(errno));
 
     close(accept_one(l)); /* the filler: makes room for the interrupted attempt */
-    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT, "the interrupted connect never completed");
+    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
+              "the interrupted connect never completed");
     cr_assert_eq(so_error(c), 0);
     int s = accept_one(l);
     sc_addr_t cn = name_of(c), sp;

@@ -47,7 +47,8 @@ static int get_int(int s, int level, int name)
 {
     int v = -12345;
     socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
     return v;
 }
 
@@ -84,7 +85,6 @@ static int so_error(int s)
 {
     return get_int(s, SOL_SOCKET, SO_ERROR);
 }
-
 
 static void write_file(const char *path, const char *text)
 {
@@ -311,7 +311,7 @@ struct unspec_case {
 ParameterizedTestParameters(connect_udp, unspec_dissolves_association)
 {
     static struct unspec_case cases[] = {
-        {AF_INET, BOUND_BY_NUMBER}, {AF_INET, BOUND_PORT_0}, {AF_INET, NOT_BOUND},
+        {AF_INET, BOUND_BY_NUMBER},  {AF_INET, BOUND_PORT_0},  {AF_INET, NOT_BOUND},
         {AF_INET6, BOUND_BY_NUMBER}, {AF_INET6, BOUND_PORT_0}, {AF_INET6, NOT_BOUND},
     };
     return cr_make_param_array(struct unspec_case, cases, 6);
@@ -375,8 +375,8 @@ ParameterizedTestParameters(connect_udp, connect_to_port_0_succeeds_without_peer
     return cr_make_param_array(struct zero_case, cases, 4);
 }
 
-ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_without_peer, .description = "CU-05",
-                  .timeout = 10)
+ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_without_peer,
+                  .description = "CU-05", .timeout = 10)
 {
     int s = xsocket(c->family, SOCK_DGRAM);
     sc_addr_t a = sct_loopback(c->family, 0);
@@ -396,7 +396,8 @@ ParameterizedTestParameters(connect_udp, binds_implicitly_to_loopback)
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, connect_udp, binds_implicitly_to_loopback, .description = "CU-06", .timeout = 10)
+ParameterizedTest(int *family, connect_udp, binds_implicitly_to_loopback, .description = "CU-06",
+                  .timeout = 10)
 {
     sc_addr_t pa;
     int peer = sct_bound(*family, SOCK_DGRAM, &pa);
@@ -416,8 +417,8 @@ ParameterizedTestParameters(connect_udp, any_bound_socket_reports_loopback_after
 }
 
 /* The wildcard bind happens in a private network namespace. */
-ParameterizedTest(int *family, connect_udp, any_bound_socket_reports_loopback_after_connect, .description = "CU-06",
-                  .timeout = 10)
+ParameterizedTest(int *family, connect_udp, any_bound_socket_reports_loopback_after_connect,
+                  .description = "CU-06", .timeout = 10)
 {
     enter_private_netns();
     sc_addr_t pa;

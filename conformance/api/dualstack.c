@@ -42,7 +42,8 @@ static int get_int(int s, int level, int name)
 {
     int v = -12345;
     socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
     return v;
 }
 
@@ -74,7 +75,6 @@ static int wait_events(int fd, short events, int ms)
     cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
     return rc ? p.revents : 0;
 }
-
 
 static void write_file(const char *path, const char *text)
 {
@@ -193,8 +193,8 @@ ParameterizedTest(struct reserve_case *c, dualstack, v6_any_reserves_every_addre
         int rc = bind_addr(t, &o);
         int err = errno;
         close(t);
-        cr_assert_eq(rc, -1, "%s %s bind to %s succeeded", type_name(c->type), c->listening ? "listening" : "bound",
-                     others[i]);
+        cr_assert_eq(rc, -1, "%s %s bind to %s succeeded", type_name(c->type),
+                     c->listening ? "listening" : "bound", others[i]);
         cr_assert_eq(err, EADDRINUSE, "%s: errno %d (%s)", others[i], err, strerror(err));
     }
     close(s);
@@ -310,8 +310,8 @@ ParameterizedTestParameters(dualstack, udp_names_are_in6_and_mapped_for_v4)
 /* After bind or connect the local name is the address used, in
  * sockaddr_in6 form; a first sendto binds the unspecified address with a
  * port. The peer name is sockaddr_in6 too, v4-mapped for an IPv4 peer. */
-ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_for_v4, .description = "DS-04",
-                  .timeout = 10)
+ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_for_v4,
+                  .description = "DS-04", .timeout = 10)
 {
     enter_private_netns();
     const char *local = c->mapped ? "::ffff:127.0.0.1" : "::1";
@@ -325,7 +325,8 @@ ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_
         cr_assert_eq(bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
     }
     if (c->order == ORDER_SENDTO) {
-        cr_assert_eq(sendto(s, "d", 1, 0, (struct sockaddr *)&to.ss, to.len), 1, "sendto: %s", strerror(errno));
+        cr_assert_eq(sendto(s, "d", 1, 0, (struct sockaddr *)&to.ss, to.len), 1, "sendto: %s",
+                     strerror(errno));
     } else {
         cr_assert_eq(connect_addr(s, &to), 0, "connect: %s", strerror(errno));
         cr_assert_eq(send(s, "d", 1, 0), 1, "send: %s", strerror(errno));
@@ -379,7 +380,8 @@ ParameterizedTestParameters(dualstack, v6_bound_socket_cannot_reach_v4_mapped)
 /* Binding a non-mapped IPv6 address makes the socket IPv6-only
  * (net/ipv6/af_inet6.c __inet6_bind), so a v4-mapped destination is
  * unreachable. The destination is a live IPv4 listener or socket. */
-ParameterizedTest(int *via, dualstack, v6_bound_socket_cannot_reach_v4_mapped, .description = "DS-05", .timeout = 10)
+ParameterizedTest(int *via, dualstack, v6_bound_socket_cannot_reach_v4_mapped, .description = "DS-05",
+                  .timeout = 10)
 {
     sct_require_family(AF_INET6);
     sc_addr_t a;
@@ -395,7 +397,8 @@ ParameterizedTestParameters(dualstack, v4_mapped_bound_socket_cannot_reach_v6)
     return cr_make_param_array(int, vias, 3);
 }
 
-ParameterizedTest(int *via, dualstack, v4_mapped_bound_socket_cannot_reach_v6, .description = "DS-06", .timeout = 10)
+ParameterizedTest(int *via, dualstack, v4_mapped_bound_socket_cannot_reach_v6, .description = "DS-06",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int t = sct_bound(AF_INET6, *via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM, &a);
@@ -453,7 +456,8 @@ Test(dualstack, v6only_default_follows_bindv6only, .description = "DS-08", .time
     int sysctl = read_proc_int("/proc/sys/net/ipv6/bindv6only", -1);
     cr_assert_geq(sysctl, 0, "cannot read net.ipv6.bindv6only");
     int s = xsocket(AF_INET6, SOCK_STREAM);
-    cr_assert_eq(get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d", sysctl);
+    cr_assert_eq(get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d",
+                 sysctl);
     close(s);
 }
 

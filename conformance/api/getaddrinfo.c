@@ -80,7 +80,8 @@ ParameterizedTestParameters(getaddrinfo, null_node_passive_gives_any)
     return cr_make_param_array(int, families_arr, 2);
 }
 
-ParameterizedTest(int *family, getaddrinfo, null_node_passive_gives_any, .description = "GA-03", .timeout = 10)
+ParameterizedTest(int *family, getaddrinfo, null_node_passive_gives_any, .description = "GA-03",
+                  .timeout = 10)
 {
     struct addrinfo *res;
     int rc = lookup(NULL, "7", *family, SOCK_STREAM, 0, AI_PASSIVE, &res);

@@ -34,7 +34,8 @@ Test(inet, pton_returns_1_0_or_eafnosupport, .description = "IN-01", .timeout = 
  * the octal, hex and short forms inet_addr() accepts are rejected. */
 Test(inet, pton_v4_rejects_non_dotted_decimal, .description = "IN-02", .timeout = 10)
 {
-    static const char *const bad[] = {"1.2.03.4", "1.2.0x33.4", "1.0xabcdef", "00377.0x0ff.65534", "0x7f.1", "127.1"};
+    static const char *const bad[] = {"1.2.03.4",          "1.2.0x33.4", "1.0xabcdef",
+                                      "00377.0x0ff.65534", "0x7f.1",     "127.1"};
     for (size_t i = 0; i < N_OF(bad); i++) {
         unsigned char buf[4];
         cr_expect_eq(inet_pton(AF_INET, bad[i], buf), 0, "\"%s\" accepted", bad[i]);
@@ -45,8 +46,8 @@ Test(inet, pton_v4_rejects_non_dotted_decimal, .description = "IN-02", .timeout 
 
 Test(inet, pton_v4_rejects_malformed, .description = "IN-03", .timeout = 10)
 {
-    static const char *const bad[] = {".1.2.3", "1..2.3", "1.2.3.", "1.2.3.4.5", "1.256.2.3", "1.2. 3.4", "", "1.2.3.4 ",
-                                      "-1.2.3.4"};
+    static const char *const bad[] = {".1.2.3",   "1..2.3", "1.2.3.",   "1.2.3.4.5", "1.256.2.3",
+                                      "1.2. 3.4", "",       "1.2.3.4 ", "-1.2.3.4"};
     for (size_t i = 0; i < N_OF(bad); i++) {
         unsigned char buf[4];
         cr_expect_eq(inet_pton(AF_INET, bad[i], buf), 0, "\"%s\" accepted", bad[i]);
@@ -82,9 +83,10 @@ Test(inet, pton_v6_accepts_valid_forms, .description = "IN-04", .timeout = 10)
 
 Test(inet, pton_v6_rejects_invalid_forms, .description = "IN-05", .timeout = 10)
 {
-    static const char *const bad[] = {":",          ":::",          "1:2:3:4:5:6:7:8::", "::0::",     "1::2::3",
-                                      "0000e::",    "::0000e",      "::012.34.56.78",    "192.168.1.1", "c0a8",
-                                      "1:2:3:4:5:6:7:8:9", "g::1", "::1 ", ""};
+    static const char *const bad[] = {":",           ":::",     "1:2:3:4:5:6:7:8::", "::0::",
+                                      "1::2::3",     "0000e::", "::0000e",           "::012.34.56.78",
+                                      "192.168.1.1", "c0a8",    "1:2:3:4:5:6:7:8:9", "g::1",
+                                      "::1 ",        ""};
     for (size_t i = 0; i < N_OF(bad); i++) {
         unsigned char buf[16];
         cr_expect_eq(inet_pton(AF_INET6, bad[i], buf), 0, "\"%s\" accepted", bad[i]);
@@ -136,9 +138,17 @@ Test(inet, v4mapped_macro_matches_only_ffff_prefix, .description = "IN-08", .tim
         const char *text;
         int mapped;
     } cases[] = {
-        {"::ffff:1.2.3.4", 1}, {"::ffff:0.0.0.0", 1}, {"::ffff:0:0", 1},    {"::1.2.3.4", 0},
-        {"::fffe:1.2.3.4", 0}, {"1::ffff:1.2.3.4", 0}, {"::", 0},           {"::1", 0},
-        {"ffff::1.2.3.4", 0},  {"::ffff:ffff:ffff", 1}, {"64:ff9b::1.2.3.4", 0},
+        {"::ffff:1.2.3.4", 1},
+        {"::ffff:0.0.0.0", 1},
+        {"::ffff:0:0", 1},
+        {"::1.2.3.4", 0},
+        {"::fffe:1.2.3.4", 0},
+        {"1::ffff:1.2.3.4", 0},
+        {"::", 0},
+        {"::1", 0},
+        {"ffff::1.2.3.4", 0},
+        {"::ffff:ffff:ffff", 1},
+        {"64:ff9b::1.2.3.4", 0},
     };
     for (size_t i = 0; i < N_OF(cases); i++) {
         struct in6_addr a;
@@ -165,7 +175,8 @@ Test(inet, htons_htonl_give_network_byte_order, .description = "IN-09", .timeout
     cr_assert_eq(b[3], 0xef);
     cr_assert_eq(ntohs(s), 0x1234);
     cr_assert_eq(ntohl(l), 0x89abcdefu);
-    static const uint32_t probes[] = {0, 1, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000u, 0xffffffffu};
+    static const uint32_t probes[] = {0,       1,          0xff,        0x100,      0xffff,
+                                      0x10000, 0x7fffffff, 0x80000000u, 0xffffffffu};
     for (size_t i = 0; i < N_OF(probes); i++) {
         cr_expect_eq(ntohl(htonl(probes[i])), probes[i]);
         cr_expect_eq(ntohs(htons((uint16_t)probes[i])), (uint16_t)probes[i]);

@@ -51,7 +51,8 @@ static int get_int(int s, int level, int name)
 {
     int v = -12345;
     socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name, strerror(errno));
+    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
+                 strerror(errno));
     return v;
 }
 
@@ -287,7 +288,8 @@ ParameterizedTestParameters(listen, unbound_socket_gets_ephemeral_port)
 /* Linux binds the wildcard address and an ephemeral port (Winsock:
  * WSAEINVAL). The wildcard listener lives in a private network
  * namespace. */
-ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .description = "LS-03", .timeout = 10)
+ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .description = "LS-03",
+                  .timeout = 10)
 {
     enter_private_netns();
     int l = xsocket(*family, SOCK_STREAM);
@@ -298,7 +300,8 @@ ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .desc
     if (*family == AF_INET6)
         cr_assert(IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&a.ss)->sin6_addr), "not bound to ::");
     else
-        cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(INADDR_ANY), "not bound to 0.0.0.0");
+        cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(INADDR_ANY),
+                     "not bound to 0.0.0.0");
     sc_addr_t lo = sct_loopback(*family, port_of(&a));
     assert_accepts(l, &lo);
     close(l);
@@ -386,7 +389,8 @@ ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .d
     int l = full_listener(*family, &a, &filler);
     /* Exactly one: the next connect stays pending. */
     int pending = tcp_connect_nb(&a);
-    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0, "a second connection completed with backlog 0");
+    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0,
+                 "a second connection completed with backlog 0");
     cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
@@ -403,7 +407,8 @@ ParameterizedTestParameters(listen, negative_backlog_means_somaxconn)
 
 /* POSIX: a negative backlog behaves as 0. Linux casts it to unsigned and
  * caps it at net.core.somaxconn (net/socket.c __sys_listen). */
-ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .description = "LS-07", .timeout = 10)
+ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .description = "LS-07",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = xsocket(*family, SOCK_STREAM);
@@ -472,7 +477,8 @@ ParameterizedTestParameters(listen, shutdown_rd_refuses_new_connections)
 
 /* The port was bound by number, so it stays reserved (BD-14) and no other
  * socket can listen there: connects get a RST. */
-ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .description = "LS-09", .timeout = 10)
+ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .description = "LS-09",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = bound_explicit(*family, 0, &a);
@@ -495,7 +501,8 @@ ParameterizedTestParameters(listen, again_after_shutdown_rd_reenables)
 /* With a port bound by number the listener comes back on the same port;
  * a port-0 listener would come back on a new ephemeral port, since the
  * shutdown released its port (see BD-14). */
-ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .description = "LS-09", .timeout = 10)
+ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .description = "LS-09",
+                  .timeout = 10)
 {
     sc_addr_t a;
     int l = bound_explicit(*family, 0, &a);
@@ -561,7 +568,8 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
     const int want[2] = {ECONNRESET, ECONNREFUSED};
     for (int i = 0; i < 2; i++) {
         int re = wait_events(fds[i], 0, 2 * SCT_TIMEOUT_MS);
-        cr_assert_eq(re, POLLHUP | POLLERR, "%s client: revents 0x%x", i ? "connecting" : "queued", (unsigned)re);
+        cr_assert_eq(re, POLLHUP | POLLERR, "%s client: revents 0x%x", i ? "connecting" : "queued",
+                     (unsigned)re);
         char b;
         errno = 0;
         cr_assert_eq(read(fds[i], &b, 1), -1);

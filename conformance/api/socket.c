@@ -165,7 +165,8 @@ ParameterizedTestParameters(socket, protocol_0_selects_tcp_or_udp)
     return cr_make_param_array(struct type_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-ParameterizedTest(struct type_case *c, socket, protocol_0_selects_tcp_or_udp, .description = "SK-07", .timeout = 10)
+ParameterizedTest(struct type_case *c, socket, protocol_0_selects_tcp_or_udp, .description = "SK-07",
+                  .timeout = 10)
 {
     sct_require_family(c->family);
     int s = socket(c->family, c->type, 0);
@@ -197,8 +198,8 @@ ParameterizedTestParameters(socket, type_flags_set_exactly_nonblock_and_cloexec)
     return cr_make_param_array(struct flag_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-ParameterizedTest(struct flag_case *c, socket, type_flags_set_exactly_nonblock_and_cloexec, .description = "SK-08",
-                  .timeout = 10)
+ParameterizedTest(struct flag_case *c, socket, type_flags_set_exactly_nonblock_and_cloexec,
+                  .description = "SK-08", .timeout = 10)
 {
     sct_require_family(c->family);
     int s = socket(c->family, SOCK_STREAM | c->flags, 0);
@@ -234,8 +235,8 @@ static int getsockopt_int(int s, int level, int name, socklen_t *len_out)
     return v;
 }
 
-ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_creation_args, .description = "SK-09",
-                  .timeout = 10)
+ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_creation_args,
+                  .description = "SK-09", .timeout = 10)
 {
     sct_require_family(c->family);
     /* The SOCK_* flags are part of the type argument but not of SO_TYPE. */
@@ -244,7 +245,8 @@ ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_cr
     socklen_t len = 0;
     cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_TYPE, &len), c->type, "%s SO_TYPE", fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
-    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_DOMAIN, &len), c->family, "%s SO_DOMAIN", fam_name(c->family));
+    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_DOMAIN, &len), c->family, "%s SO_DOMAIN",
+                 fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
     cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_PROTOCOL, &len), c->protocol, "%s SO_PROTOCOL",
                  fam_name(c->family));
