@@ -59,17 +59,25 @@ static int after(sc_sock_t s, ptrdiff_t rc, int events, int64_t deadline)
     return (int)rc;
 }
 
-int sc_send_all(sc_sock_t s, const void *buf, size_t len, int64_t deadline, size_t *done)
+/* The loop of sc_send_all and sc_recv_exact: moves len bytes in one
+ * direction, through partial transfers, EINTR and EAGAIN, up to the
+ * deadline. A send that returns 0 is waited on like EAGAIN; a recv that
+ * returns 0 is the peer's EOF. */
+static int transfer(sc_sock_t s, char *p, size_t len, int64_t deadline, size_t *done, int sending)
 {
     const sc_sys_t *sys = sc_sys_current();
-    const char *p = buf;
     size_t off = 0;
     int rc = 0;
     while (off < len) {
-        ptrdiff_t n = SC__CALL(sys, send, s, p + off, len - off, 0);
+        ptrdiff_t n = sending ? SC__CALL(sys, send, s, p + off, len - off, 0)
+                              : SC__CALL(sys, recv, s, p + off, len - off, 0);
+        if (n == 0 && !sending) {
+            rc = SC_EEOF;
+            break;
+        }
         if (n > 0)
             off += (size_t)n;
-        else if ((rc = after(s, n == 0 ? -EAGAIN : n, SC_EV_OUT, deadline)) != 1)
+        else if ((rc = after(s, n == 0 ? -EAGAIN : n, sending ? SC_EV_OUT : SC_EV_IN, deadline)) != 1)
             break;
         rc = 0;
         if (off < len && deadline >= 0 && sc_remaining_ms(deadline) == 0) {
@@ -82,31 +90,15 @@ int sc_send_all(sc_sock_t s, const void *buf, size_t len, int64_t deadline, size
     return rc;
 }
 
+int sc_send_all(sc_sock_t s, const void *buf, size_t len, int64_t deadline, size_t *done)
+{
+    /* transfer only reads the buffer when sending. */
+    return transfer(s, (char *)(uintptr_t)buf, len, deadline, done, 1);
+}
+
 int sc_recv_exact(sc_sock_t s, void *buf, size_t len, int64_t deadline, size_t *done)
 {
-    const sc_sys_t *sys = sc_sys_current();
-    char *p = buf;
-    size_t off = 0;
-    int rc = 0;
-    while (off < len) {
-        ptrdiff_t n = SC__CALL(sys, recv, s, p + off, len - off, 0);
-        if (n == 0) {
-            rc = SC_EEOF;
-            break;
-        }
-        if (n > 0)
-            off += (size_t)n;
-        else if ((rc = after(s, n, SC_EV_IN, deadline)) != 1)
-            break;
-        rc = 0;
-        if (off < len && deadline >= 0 && sc_remaining_ms(deadline) == 0) {
-            rc = -ETIMEDOUT;
-            break;
-        }
-    }
-    if (done)
-        *done = off;
-    return rc;
+    return transfer(s, buf, len, deadline, done, 0);
 }
 
 ptrdiff_t sc_recv_some(sc_sock_t s, void *buf, size_t cap, int64_t deadline)
