@@ -3,6 +3,7 @@
  * accept, EMFILE and EINTR (matrix rows AC-01..AC-14, SK-10 for accept, and
  * the EINTR gap as GAP-EINTR like the recv and send suites). */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -38,18 +39,11 @@
 #define KICK_MS 20
 #define KICK_MAX 250
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -208,7 +202,7 @@ static sc_addr_t peer_of(int s)
 
 ParameterizedTestParameters(accept, returns_new_fd_and_listener_keeps_accepting)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, returns_new_fd_and_listener_keeps_accepting, .description = "AC-01",
@@ -239,7 +233,7 @@ ParameterizedTest(int *family, accept, returns_new_fd_and_listener_keeps_accepti
 
 ParameterizedTestParameters(accept, listener_readable_only_while_connection_pending)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, listener_readable_only_while_connection_pending,
@@ -261,7 +255,7 @@ ParameterizedTest(int *family, accept, listener_readable_only_while_connection_p
 
 ParameterizedTestParameters(accept, peer_and_local_names_are_reciprocal)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .description = "AC-03",
@@ -287,7 +281,7 @@ ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .des
 
 ParameterizedTestParameters(accept, einval_when_not_listening)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, einval_when_not_listening, .description = "AC-04", .timeout = 10)
@@ -308,7 +302,7 @@ ParameterizedTest(int *family, accept, einval_when_not_listening, .description =
 
 ParameterizedTestParameters(accept, eopnotsupp_on_udp)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, eopnotsupp_on_udp, .description = "AC-05", .timeout = 10)
@@ -375,7 +369,7 @@ Test(accept, enotsock_for_every_non_socket_fd_and_ebadf_for_o_path, .description
 
 ParameterizedTestParameters(accept, eagain_on_nonblocking_empty_queue)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, eagain_on_nonblocking_empty_queue, .description = "AC-07",
@@ -392,7 +386,7 @@ ParameterizedTest(int *family, accept, eagain_on_nonblocking_empty_queue, .descr
 
 ParameterizedTestParameters(accept, einval_for_negative_addrlen_consumes_connection)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux takes the connection off the queue first and fails only when it
@@ -425,7 +419,7 @@ ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_conn
 
 ParameterizedTestParameters(accept, addrlen_reports_real_size_and_truncates)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, .description = "AC-09",
@@ -467,7 +461,7 @@ ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, 
 
 ParameterizedTestParameters(accept, returns_connection_reset_before_accept)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux still hands out a queued connection that the client reset; its
@@ -501,7 +495,7 @@ ParameterizedTest(int *family, accept, returns_connection_reset_before_accept, .
 
 ParameterizedTestParameters(accept, accepted_fd_does_not_inherit_o_nonblock)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* man accept(2) NOTES: on Linux the new socket does not inherit O_NONBLOCK
@@ -591,7 +585,7 @@ ParameterizedTest(struct accept4_case *c, accept, accept4_sets_flags_exactly, .d
 
 ParameterizedTestParameters(accept, accepted_socket_inherits_listener_options)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, accept, accepted_socket_inherits_listener_options, .description = "AC-13",
@@ -668,7 +662,7 @@ static int max_open_fd(void)
 
 ParameterizedTestParameters(accept, emfile_when_fd_table_full_keeps_connection_queued)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* accept() reserves the descriptor before it takes a connection off the
@@ -742,7 +736,7 @@ static void *kicker(void *arg)
 
 ParameterizedTestParameters(accept, eintr_when_signal_interrupts_blocking_accept)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Gap in public suites. The handler is installed without SA_RESTART; a

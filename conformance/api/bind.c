@@ -2,6 +2,7 @@
  * lengths, privileged ports, TIME_WAIT and the reuse options (matrix rows
  * BD-01..BD-21). */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -39,23 +40,11 @@ static struct fam_type fam_types[] = {
 };
 #define N_FAM_TYPES (sizeof(fam_types) / sizeof(fam_types[0]))
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
-static const char *type_name(int type)
-{
-    return type == SOCK_STREAM ? "TCP" : "UDP";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -263,9 +252,11 @@ ParameterizedTest(struct fam_type *c, bind, port_0_picks_ephemeral_port, .descri
     sc_addr_t want = sct_loopback(c->family, 0);
     cr_assert_eq(bind_addr(s, &want), 0, "bind: %s", strerror(errno));
     sc_addr_t got = name_of(s);
-    cr_assert_eq(got.len, want.len, "%s %s: addrlen %u", fam_name(c->family), type_name(c->type), got.len);
+    cr_assert_eq(got.len, want.len, "%s %s: addrlen %u", api_fam_name(c->family), api_type_name(c->type),
+                 got.len);
     cr_assert_eq(got.ss.ss_family, c->family);
-    cr_assert_neq(port_of(&got), 0, "%s %s: port 0 after bind", fam_name(c->family), type_name(c->type));
+    cr_assert_neq(port_of(&got), 0, "%s %s: port 0 after bind", api_fam_name(c->family),
+                  api_type_name(c->type));
     if (c->family == AF_INET6)
         cr_assert(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&got.ss)->sin6_addr), "address is not ::1");
     else
@@ -287,7 +278,7 @@ ParameterizedTest(struct fam_type *c, bind, eaddrinuse_when_port_in_use, .descri
     int s = xsocket(c->family, c->type);
     errno = 0;
     int rc = bind_addr(s, &a);
-    cr_assert_eq(rc, -1, "%s %s: second bind succeeded", fam_name(c->family), type_name(c->type));
+    cr_assert_eq(rc, -1, "%s %s: second bind succeeded", api_fam_name(c->family), api_type_name(c->type));
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     if (c->type == SOCK_STREAM)
         assert_accepts(first, &a);
@@ -320,7 +311,7 @@ ParameterizedTest(struct fam_type *c, bind, einval_when_already_bound, .descript
 
 ParameterizedTestParameters(bind, einval_after_udp_connect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* connect() on an unbound UDP socket binds it implicitly. */
@@ -344,7 +335,7 @@ ParameterizedTest(int *family, bind, einval_after_udp_connect, .description = "B
 
 ParameterizedTestParameters(bind, einval_after_listen)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, bind, einval_after_listen, .description = "BD-05", .timeout = 10)
@@ -364,7 +355,7 @@ ParameterizedTest(int *family, bind, einval_after_listen, .description = "BD-05"
 
 ParameterizedTestParameters(bind, eaddrnotavail_for_non_local_address)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* 10.255.254.253 and 2001:db8::1 (documentation prefix) are not assigned
@@ -415,7 +406,7 @@ Test(bind, any_127_address_is_local_and_accepts, .description = "BD-07", .timeou
 
 ParameterizedTestParameters(bind, einval_for_addrlen_3)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, bind, einval_for_addrlen_3, .description = "BD-08", .timeout = 10)
@@ -431,7 +422,7 @@ ParameterizedTest(int *family, bind, einval_for_addrlen_3, .description = "BD-08
 
 ParameterizedTestParameters(bind, eafnosupport_for_unix_sockaddr)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, bind, eafnosupport_for_unix_sockaddr, .description = "BD-09", .timeout = 10)
@@ -574,7 +565,7 @@ static int bound_explicit(int family, sc_addr_t *out)
 
 ParameterizedTestParameters(bind, eaddrinuse_after_listener_shutdown_rd)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* shutdown(SHUT_RD) stops the listener (state CLOSE) but a port that was
@@ -597,7 +588,7 @@ ParameterizedTest(int *family, bind, eaddrinuse_after_listener_shutdown_rd, .des
 
 ParameterizedTestParameters(bind, port_0_listener_releases_port_on_shutdown_rd)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux difference from the matrix's "port kept until close": a port the
@@ -710,7 +701,7 @@ ParameterizedTest(struct reuse_case *c, bind, client_time_wait_blocks_rebind_unl
 
 ParameterizedTestParameters(bind, reuseaddr_lets_two_non_listening_tcp_sockets_share)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, bind, reuseaddr_lets_two_non_listening_tcp_sockets_share,
@@ -729,7 +720,7 @@ ParameterizedTest(int *family, bind, reuseaddr_lets_two_non_listening_tcp_socket
 
 ParameterizedTestParameters(bind, reuseaddr_eaddrinuse_when_first_listens)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, bind, reuseaddr_eaddrinuse_when_first_listens, .description = "BD-18",
@@ -751,7 +742,7 @@ ParameterizedTest(int *family, bind, reuseaddr_eaddrinuse_when_first_listens, .d
 
 ParameterizedTestParameters(bind, reuseaddr_second_listen_eaddrinuse)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Both binds succeed (BD-17); the conflict surfaces at the second listen. */
@@ -807,7 +798,7 @@ Test(bind, reuseaddr_v4_any_eaddrinuse_under_v6_any_listener, .description = "BD
 
 ParameterizedTestParameters(bind, udp_reuseaddr_group_unicast_goes_to_last_bound)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Without SO_REUSEPORT, the UDP lookup takes the first best match and new
@@ -865,7 +856,7 @@ ParameterizedTest(struct mix_case *c, bind, udp_reuseaddr_and_reuseport_do_not_m
     set_int(second, SOL_SOCKET, c->first_reuseport ? SO_REUSEADDR : SO_REUSEPORT, 1);
     errno = 0;
     int rc = bind_addr(second, &a);
-    cr_assert_eq(rc, -1, "%s: bind succeeded", fam_name(c->family));
+    cr_assert_eq(rc, -1, "%s: bind succeeded", api_fam_name(c->family));
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     close(second);
     close(first);

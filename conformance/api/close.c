@@ -3,6 +3,7 @@
  * descriptors, delivery of queued data, and SO_LINGER itself (matrix rows
  * CL-01..CL-06). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -19,15 +20,6 @@
 
 #define SMALL_BUF 16384
 #define CHUNK 65536
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
-
-static struct fam_mode fam2_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
 
 static double now_ms(void)
 {
@@ -113,7 +105,7 @@ static void tcp_pair_small(int family, int *client, int *server)
 
 ParameterizedTestParameters(close, rst_when_unread_data)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* RFC 2525 2.17: closing with unread received data sends RST, not FIN. */
 ParameterizedTest(int *fam, close, rst_when_unread_data, .description = "CL-01", .timeout = 10)
@@ -137,10 +129,10 @@ ParameterizedTest(int *fam, close, rst_when_unread_data, .description = "CL-01",
 
 ParameterizedTestParameters(close, rst_with_linger_zero)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: the peer's next send fails; 1: its next recv. */
-ParameterizedTest(struct fam_mode *p, close, rst_with_linger_zero, .description = "CL-02", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, close, rst_with_linger_zero, .description = "CL-02", .timeout = 10)
 {
     int c, s;
     sct_tcp_pair(p->family, &c, &s);
@@ -157,15 +149,15 @@ ParameterizedTest(struct fam_mode *p, close, rst_with_linger_zero, .description 
     close(c);
 }
 
-static struct fam_mode cl03_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},
-                                        {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
+static struct api_fam_mode cl03_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},
+                                            {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
 ParameterizedTestParameters(close, returns_at_once_with_linger_when_unconnected)
 {
-    return cr_make_param_array(struct fam_mode, cl03_params, 6);
+    return cr_make_param_array(struct api_fam_mode, cl03_params, 6);
 }
 /* POSIX close(): SO_LINGER blocks only "if there is still data to
  * transmit". mode 0: fresh socket; 1: bound; 2: listening. */
-ParameterizedTest(struct fam_mode *p, close, returns_at_once_with_linger_when_unconnected,
+ParameterizedTest(struct api_fam_mode *p, close, returns_at_once_with_linger_when_unconnected,
                   .description = "CL-03", .timeout = 20)
 {
     int fd;
@@ -189,7 +181,7 @@ ParameterizedTest(struct fam_mode *p, close, returns_at_once_with_linger_when_un
 
 ParameterizedTestParameters(close, dup_keeps_socket_open)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, close, dup_keeps_socket_open, .description = "CL-04", .timeout = 10)
 {
@@ -237,7 +229,7 @@ Test(close, ebadf_when_closed_twice, .description = "CL-04", .timeout = 10)
 
 ParameterizedTestParameters(close, queued_data_and_fin_still_delivered)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .description = "CL-05", .timeout = 30)
 {
@@ -279,14 +271,11 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
     close(s);
 }
 
-static struct fam_mode fam_type_params[] = {
-    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
-
 ParameterizedTestParameters(close, so_linger_default_and_round_trip)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, close, so_linger_default_and_round_trip, .description = "CL-06",
+ParameterizedTest(struct api_fam_mode *p, close, so_linger_default_and_round_trip, .description = "CL-06",
                   .timeout = 10)
 {
     sct_require_family(p->family);

@@ -3,6 +3,7 @@
  * conflicts, implicit bind, self-connect, shutdown and close while
  * connecting, and EINTR (matrix rows CT-01..CT-24). */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -38,18 +39,11 @@
 /* The ack number of the forged SYN-ACK of CT-23, echoed as the RST's seq. */
 #define FORGED_ACK 0x5ca1ab1eu
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -226,7 +220,7 @@ ParameterizedTest(struct refuse_case *c, connect, econnrefused_when_nothing_list
 
 ParameterizedTestParameters(connect, eisconn_when_already_connected)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, eisconn_when_already_connected, .description = "CT-02", .timeout = 10)
@@ -249,7 +243,7 @@ ParameterizedTest(int *family, connect, eisconn_when_already_connected, .descrip
 
 ParameterizedTestParameters(connect, eisconn_after_shutdown_rdwr)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, eisconn_after_shutdown_rdwr, .description = "CT-03", .timeout = 10)
@@ -269,7 +263,7 @@ ParameterizedTest(int *family, connect, eisconn_after_shutdown_rdwr, .descriptio
 
 ParameterizedTestParameters(connect, nonblocking_einprogress_then_writable)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, nonblocking_einprogress_then_writable, .description = "CT-04",
@@ -290,7 +284,7 @@ ParameterizedTest(int *family, connect, nonblocking_einprogress_then_writable, .
 
 ParameterizedTestParameters(connect, ealready_while_in_progress)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* The listener's queue is full, so the connect stays in SYN_SENT until
@@ -317,7 +311,7 @@ ParameterizedTest(int *family, connect, ealready_while_in_progress, .description
 
 ParameterizedTestParameters(connect, zero_once_then_eisconn_after_async_completion)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_completion, .description = "CT-06",
@@ -347,7 +341,7 @@ static int refused_nb(const sc_addr_t *a, int *revents)
 
 ParameterizedTestParameters(connect, nonblocking_refused_reports_hup_err_and_so_error_once)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, nonblocking_refused_reports_hup_err_and_so_error_once,
@@ -399,7 +393,7 @@ ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports
 
 ParameterizedTestParameters(connect, econnaborted_once_after_failed_nonblocking_connect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Once SO_ERROR has been read, the next connect reports ECONNABORTED and
@@ -427,7 +421,7 @@ ParameterizedTest(int *family, connect, econnaborted_once_after_failed_nonblocki
 
 ParameterizedTestParameters(connect, blocking_refused_socket_can_retry)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux re-sends a SYN on the same socket (gVisor: ECONNABORTED). */
@@ -451,7 +445,7 @@ ParameterizedTest(int *family, connect, blocking_refused_socket_can_retry, .desc
 
 ParameterizedTestParameters(connect, einval_for_short_addrlen)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, einval_for_short_addrlen, .description = "CT-11", .timeout = 10)
@@ -471,7 +465,7 @@ ParameterizedTest(int *family, connect, einval_for_short_addrlen, .description =
 
 ParameterizedTestParameters(connect, efault_for_address_in_prot_none_page)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .description = "CT-12",
@@ -491,7 +485,7 @@ ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .d
 
 ParameterizedTestParameters(connect, eafnosupport_for_family_47)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, eafnosupport_for_family_47, .description = "CT-13", .timeout = 10)
@@ -559,7 +553,7 @@ ParameterizedTest(struct unspec_case *c, connect, econnrefused_for_unspecified_a
 
 ParameterizedTestParameters(connect, unspecified_address_reaches_local_listener)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux routes 0.0.0.0 and :: to the loopback address (Winsock needs a
@@ -590,7 +584,7 @@ ParameterizedTest(int *family, connect, unspecified_address_reaches_local_listen
 
 ParameterizedTestParameters(connect, eaddrnotavail_for_duplicate_four_tuple)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, eaddrnotavail_for_duplicate_four_tuple, .description = "CT-17",
@@ -618,7 +612,7 @@ ParameterizedTest(int *family, connect, eaddrnotavail_for_duplicate_four_tuple, 
 
 ParameterizedTestParameters(connect, eaddrnotavail_when_ephemeral_range_exhausted)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* The socket's ephemeral range is narrowed to one port with
@@ -653,7 +647,7 @@ ParameterizedTest(int *family, connect, eaddrnotavail_when_ephemeral_range_exhau
 
 ParameterizedTestParameters(connect, bind_to_listener_port_fails_at_bind_not_connect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* The matrix (after libuv's tcp_bind_error_addrinuse_connect) expects
@@ -685,7 +679,7 @@ ParameterizedTest(int *family, connect, bind_to_listener_port_fails_at_bind_not_
 
 ParameterizedTestParameters(connect, binds_implicitly_and_keeps_name_after_disconnect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_disconnect,
@@ -711,7 +705,7 @@ ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_di
 
 ParameterizedTestParameters(connect, self_connect_succeeds_and_loops_data)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* A simultaneous open with itself (RFC 9293 3.5). */
@@ -844,7 +838,7 @@ static void attach_port_filter(int raw, int family, uint16_t sport, uint16_t dpo
 
 ParameterizedTestParameters(connect, close_in_syn_sent_sends_no_rst_and_late_syn_ack_gets_rst)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* A raw TCP socket sees every TCP segment delivered on loopback. The
@@ -927,7 +921,7 @@ static void *kicker(void *arg)
 
 ParameterizedTestParameters(connect, eintr_then_completes_asynchronously)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Gap in public suites. POSIX: connect() interrupted by a caught signal

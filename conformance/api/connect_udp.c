@@ -3,6 +3,7 @@
  * port unreachable with and without IP_RECVERR, and sockaddr_in on an
  * AF_INET6 socket (matrix rows CU-01..CU-09). */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -22,18 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -191,7 +185,7 @@ static sc_addr_t closed_udp_port(int family)
 
 ParameterizedTestParameters(connect_udp, sets_default_peer_and_filters_senders)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect_udp, sets_default_peer_and_filters_senders, .description = "CU-01",
@@ -250,7 +244,7 @@ ParameterizedTest(struct queued_case *c, connect_udp, datagrams_queued_before_co
 
 ParameterizedTestParameters(connect_udp, connect_again_changes_peer)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect_udp, connect_again_changes_peer, .description = "CU-03", .timeout = 10)
@@ -393,7 +387,7 @@ ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_w
 
 ParameterizedTestParameters(connect_udp, binds_implicitly_to_loopback)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect_udp, binds_implicitly_to_loopback, .description = "CU-06",
@@ -413,7 +407,7 @@ ParameterizedTest(int *family, connect_udp, binds_implicitly_to_loopback, .descr
 
 ParameterizedTestParameters(connect_udp, any_bound_socket_reports_loopback_after_connect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* The wildcard bind happens in a private network namespace. */
@@ -441,7 +435,7 @@ ParameterizedTest(int *family, connect_udp, any_bound_socket_reports_loopback_af
 
 ParameterizedTestParameters(connect_udp, port_unreachable_sets_so_error_once)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* man udp(7) ECONNREFUSED: the ICMP error is reported to a connected
@@ -463,7 +457,7 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_sets_so_error_once,
 
 ParameterizedTestParameters(connect_udp, port_unreachable_fails_next_send_once)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, connect_udp, port_unreachable_fails_next_send_once, .description = "CU-07",
@@ -484,7 +478,7 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_fails_next_send_onc
 
 ParameterizedTestParameters(connect_udp, recverr_queues_icmp_error_with_payload)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* man ip(7) IP_RECVERR, ipv6(7) IPV6_RECVERR: the error and the offending

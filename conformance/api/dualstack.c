@@ -3,6 +3,7 @@
  * family mismatches, rebinding and the V6ONLY default (matrix rows
  * DS-01..DS-08). Wildcard binds run in a private network namespace. */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -19,16 +20,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -161,11 +157,6 @@ static int v6_any(int type, int v6only, sc_addr_t *out)
     return s;
 }
 
-static const char *type_name(int type)
-{
-    return type == SOCK_STREAM ? "TCP" : "UDP";
-}
-
 struct reserve_case {
     int type;
     int listening;
@@ -193,7 +184,7 @@ ParameterizedTest(struct reserve_case *c, dualstack, v6_any_reserves_every_addre
         int rc = bind_addr(t, &o);
         int err = errno;
         close(t);
-        cr_assert_eq(rc, -1, "%s %s bind to %s succeeded", type_name(c->type),
+        cr_assert_eq(rc, -1, "%s %s bind to %s succeeded", api_type_name(c->type),
                      c->listening ? "listening" : "bound", others[i]);
         cr_assert_eq(err, EADDRINUSE, "%s: errno %d (%s)", others[i], err, strerror(err));
     }
@@ -219,7 +210,7 @@ ParameterizedTest(int *type, dualstack, v6only_any_leaves_ipv4_free, .descriptio
         int rc = bind_addr(t, &o);
         int err = errno;
         close(t);
-        cr_assert_eq(rc, 0, "%s bind to %s: %s", type_name(*type), v4[i], strerror(err));
+        cr_assert_eq(rc, 0, "%s bind to %s: %s", api_type_name(*type), v4[i], strerror(err));
     }
     sc_addr_t o = addr_of("::1", port_of(&a));
     int t = xsocket(AF_INET6, *type);

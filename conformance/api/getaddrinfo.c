@@ -4,6 +4,7 @@
  * numeric hosts or NULL are resolved, except under AI_NUMERICHOST and with
  * no descriptor free, so no query leaves the machine. */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -17,8 +18,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int families_arr[] = {AF_INET, AF_INET6};
 
 static int lookup(const char *node, const char *service, int family, int socktype, int protocol, int flags,
                   struct addrinfo **res)
@@ -77,7 +76,7 @@ Test(getaddrinfo, numericserv_rejects_service_name, .description = "GA-02", .tim
 
 ParameterizedTestParameters(getaddrinfo, null_node_passive_gives_any)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, getaddrinfo, null_node_passive_gives_any, .description = "GA-03",
@@ -92,7 +91,7 @@ ParameterizedTest(int *family, getaddrinfo, null_node_passive_gives_any, .descri
 
 ParameterizedTestParameters(getaddrinfo, null_node_gives_loopback)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, getaddrinfo, null_node_gives_loopback, .description = "GA-04", .timeout = 10)

@@ -2,6 +2,7 @@
  * SO_ACCEPTCONN, shutdown of a listener and what happens to its queue
  * (matrix rows LS-01..LS-12). */
 #include "support.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -26,18 +27,11 @@
  * the queue is full, so a late poll cannot turn this into a false result. */
 #define PENDING_MS 300
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
-
 static int xsocket(int family, int type)
 {
     sct_require_family(family);
     int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", fam_name(family), strerror(errno));
+    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
     return s;
 }
 
@@ -242,7 +236,7 @@ static int bound_explicit(int family, int reuse, sc_addr_t *out)
 
 ParameterizedTestParameters(listen, eopnotsupp_on_udp)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, eopnotsupp_on_udp, .description = "LS-01", .timeout = 10)
@@ -282,7 +276,7 @@ Test(listen, enotsock_for_dev_null, .description = "LS-02", .timeout = 10)
 
 ParameterizedTestParameters(listen, unbound_socket_gets_ephemeral_port)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux binds the wildcard address and an ephemeral port (Winsock:
@@ -309,7 +303,7 @@ ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .desc
 
 ParameterizedTestParameters(listen, again_changes_backlog)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, again_changes_backlog, .description = "LS-04", .timeout = 10)
@@ -331,7 +325,7 @@ ParameterizedTest(int *family, listen, again_changes_backlog, .description = "LS
 
 ParameterizedTestParameters(listen, backlog_overflow_leaves_connect_pending_until_accept)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Linux queues backlog + 1 connections (sk_acceptq_is_full tests ">"),
@@ -378,7 +372,7 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
 
 ParameterizedTestParameters(listen, backlog_0_still_queues_one_connection)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .description = "LS-06",
@@ -402,7 +396,7 @@ ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .d
 
 ParameterizedTestParameters(listen, negative_backlog_means_somaxconn)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* POSIX: a negative backlog behaves as 0. Linux casts it to unsigned and
@@ -427,7 +421,7 @@ ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .descri
 
 ParameterizedTestParameters(listen, so_acceptconn_only_on_listener)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, so_acceptconn_only_on_listener, .description = "LS-08", .timeout = 10)
@@ -453,7 +447,7 @@ ParameterizedTest(int *family, listen, so_acceptconn_only_on_listener, .descript
 
 ParameterizedTestParameters(listen, shutdown_rd_stops_listener)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, shutdown_rd_stops_listener, .description = "LS-09", .timeout = 10)
@@ -472,7 +466,7 @@ ParameterizedTest(int *family, listen, shutdown_rd_stops_listener, .description 
 
 ParameterizedTestParameters(listen, shutdown_rd_refuses_new_connections)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* The port was bound by number, so it stays reserved (BD-14) and no other
@@ -495,7 +489,7 @@ ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .des
 
 ParameterizedTestParameters(listen, again_after_shutdown_rd_reenables)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* With a port bound by number the listener comes back on the same port;
@@ -518,7 +512,7 @@ ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .descr
 
 ParameterizedTestParameters(listen, shutdown_wr_has_no_effect)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, listen, shutdown_wr_has_no_effect, .description = "LS-10", .timeout = 10)
@@ -585,7 +579,7 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
 
 ParameterizedTestParameters(listen, einval_on_connected_socket)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Gap in public suites: POSIX "shall fail ... EINVAL: The socket is

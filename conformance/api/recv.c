@@ -3,6 +3,7 @@
  * threads and signals, datagram truncation, shutdown(SHUT_RD)
  * (matrix rows RV-01..RV-19 and the EINTR gap). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -23,17 +24,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
-
-static struct fam_mode fam2_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
-static struct fam_mode fam_type_params[] = {
-    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
 
 static double now_ms(void)
 {
@@ -170,10 +160,10 @@ static int start_blocked_recv(pthread_t *t, struct blocked_recv *br)
 
 ParameterizedTestParameters(recv, zero_at_eof_repeatedly)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: the peer closes; 1: the peer shuts down writing. */
-ParameterizedTest(struct fam_mode *p, recv, zero_at_eof_repeatedly, .description = "RV-01", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, recv, zero_at_eof_repeatedly, .description = "RV-01", .timeout = 10)
 {
     int c, s;
     sct_tcp_pair(p->family, &c, &s);
@@ -197,17 +187,18 @@ ParameterizedTest(struct fam_mode *p, recv, zero_at_eof_repeatedly, .description
         close(s);
 }
 
-static struct fam_mode rv02_params[] = {
+static struct api_fam_mode rv02_params[] = {
     {AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},  {AF_INET, 4},  {AF_INET, 5},
     {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}, {AF_INET6, 3}, {AF_INET6, 4}, {AF_INET6, 5},
 };
 ParameterizedTestParameters(recv, eagain_when_nothing_queued)
 {
-    return cr_make_param_array(struct fam_mode, rv02_params, 12);
+    return cr_make_param_array(struct api_fam_mode, rv02_params, 12);
 }
 /* mode / 2: 0 connected TCP, 1 bound UDP, 2 unbound UDP (Linux: EAGAIN;
  * Winsock: WSAEINVAL); mode % 2: 0 O_NONBLOCK, 1 MSG_DONTWAIT. */
-ParameterizedTest(struct fam_mode *p, recv, eagain_when_nothing_queued, .description = "RV-02", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_nothing_queued, .description = "RV-02",
+                  .timeout = 10)
 {
     int fd, other = -1;
     int kind = p->mode / 2;
@@ -237,7 +228,7 @@ ParameterizedTest(struct fam_mode *p, recv, eagain_when_nothing_queued, .descrip
 
 ParameterizedTestParameters(recv, peek_repeats_then_recv_consumes_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, peek_repeats_then_recv_consumes_tcp, .description = "RV-03", .timeout = 10)
 {
@@ -263,7 +254,7 @@ ParameterizedTest(int *fam, recv, peek_repeats_then_recv_consumes_tcp, .descript
 
 ParameterizedTestParameters(recv, peek_returns_one_datagram_udp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, peek_returns_one_datagram_udp, .description = "RV-03", .timeout = 10)
 {
@@ -291,7 +282,7 @@ ParameterizedTest(int *fam, recv, peek_returns_one_datagram_udp, .description = 
 
 ParameterizedTestParameters(recv, waitall_blocks_until_len)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, waitall_blocks_until_len, .description = "RV-04", .timeout = 15)
 {
@@ -315,7 +306,7 @@ ParameterizedTest(int *fam, recv, waitall_blocks_until_len, .description = "RV-0
 
 ParameterizedTestParameters(recv, waitall_with_dontwait_eagain)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, waitall_with_dontwait_eagain, .description = "RV-04", .timeout = 10)
 {
@@ -329,7 +320,7 @@ ParameterizedTest(int *fam, recv, waitall_with_dontwait_eagain, .description = "
 
 ParameterizedTestParameters(recv, waitall_returns_partial_at_rcvtimeo)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, waitall_returns_partial_at_rcvtimeo, .description = "RV-04", .timeout = 10)
 {
@@ -349,7 +340,7 @@ ParameterizedTest(int *fam, recv, waitall_returns_partial_at_rcvtimeo, .descript
 
 ParameterizedTestParameters(recv, waitall_allowed_on_udp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux accepts MSG_WAITALL on datagram sockets and returns one datagram
  * (Winsock: WSAEOPNOTSUPP). */
@@ -368,7 +359,7 @@ ParameterizedTest(int *fam, recv, waitall_allowed_on_udp, .description = "RV-04 
 
 ParameterizedTestParameters(recv, enotconn_on_never_connected_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, enotconn_on_never_connected_tcp, .description = "RV-05", .timeout = 10)
 {
@@ -396,7 +387,7 @@ ParameterizedTest(int *fam, recv, enotconn_on_never_connected_tcp, .description 
 
 ParameterizedTestParameters(recv, einval_for_msg_oob_without_urgent_data)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, einval_for_msg_oob_without_urgent_data, .description = "RV-06",
                   .timeout = 10)
@@ -421,10 +412,10 @@ ParameterizedTest(int *fam, recv, einval_for_msg_oob_without_urgent_data, .descr
 
 ParameterizedTestParameters(recv, errqueue_empty_eagain_without_blocking)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, recv, errqueue_empty_eagain_without_blocking, .description = "RV-07",
-                  .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, recv, errqueue_empty_eagain_without_blocking,
+                  .description = "RV-07", .timeout = 10)
 {
     int a, b;
     make_pair(p->family, p->mode, &a, &b);
@@ -450,12 +441,12 @@ ParameterizedTest(struct fam_mode *p, recv, errqueue_empty_eagain_without_blocki
 
 ParameterizedTestParameters(recv, efault_only_when_data_to_copy)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
 /* A user-space address that is not mapped (NULL, a PROT_NONE page) fails
  * only when there is something to copy. TCP then leaves the bytes queued;
  * UDP drops the datagram (udp_recvmsg frees the skb when the copy fails). */
-ParameterizedTest(struct fam_mode *p, recv, efault_only_when_data_to_copy, .description = "RV-08",
+ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .description = "RV-08",
                   .timeout = 10)
 {
     int a, b;
@@ -487,13 +478,13 @@ ParameterizedTest(struct fam_mode *p, recv, efault_only_when_data_to_copy, .desc
 
 ParameterizedTestParameters(recv, efault_at_once_for_kernel_address)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
 /* The matrix says "only when data is available"; that holds for unmapped
  * user addresses only. (void *)-1 is outside the user address range and
  * Linux refuses it before looking at the queue (access_ok() when the
  * buffer is imported), with data queued or not; nothing is consumed. */
-ParameterizedTest(struct fam_mode *p, recv, efault_at_once_for_kernel_address,
+ParameterizedTest(struct api_fam_mode *p, recv, efault_at_once_for_kernel_address,
                   .description = "RV-08 (void *)-1", .timeout = 10)
 {
     int a, b;
@@ -530,12 +521,12 @@ Test(recv, ebadf_and_enotsock_on_non_sockets, .description = "RV-09", .timeout =
 
 ParameterizedTestParameters(recv, buffered_data_then_econnreset_after_rst)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: the peer closes with unread data (RFC 2525 2.17: RST, not FIN);
  * 1: the peer closes with SO_LINGER {1, 0}. */
-ParameterizedTest(struct fam_mode *p, recv, buffered_data_then_econnreset_after_rst, .description = "RV-10",
-                  .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, recv, buffered_data_then_econnreset_after_rst,
+                  .description = "RV-10", .timeout = 10)
 {
     int c, s;
     sct_tcp_pair(p->family, &c, &s);
@@ -564,9 +555,9 @@ ParameterizedTest(struct fam_mode *p, recv, buffered_data_then_econnreset_after_
 
 ParameterizedTestParameters(recv, eagain_when_rcvtimeo_expires)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, recv, eagain_when_rcvtimeo_expires, .description = "RV-11",
+ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_rcvtimeo_expires, .description = "RV-11",
                   .timeout = 10)
 {
     int a, b;
@@ -585,7 +576,7 @@ ParameterizedTest(struct fam_mode *p, recv, eagain_when_rcvtimeo_expires, .descr
 
 ParameterizedTestParameters(recv, negative_rcvtimeo_means_eagain_at_once)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux (sock_set_timeout): a negative tv_sec is taken as a zero timeout,
  * so a blocking read returns EAGAIN at once (and the kernel logs a warning
@@ -635,7 +626,7 @@ static void *late_sender_thread(void *arg)
 
 ParameterizedTestParameters(recv, zero_rcvtimeo_means_no_timeout)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, zero_rcvtimeo_means_no_timeout, .description = "RV-11", .timeout = 15)
 {
@@ -669,11 +660,11 @@ ParameterizedTest(int *fam, recv, zero_rcvtimeo_means_no_timeout, .description =
 
 ParameterizedTestParameters(recv, blocked_recv_not_woken_by_close)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
 /* Linux: close() from another thread drops the descriptor but not the
  * socket the blocked call holds; the call ends at SO_RCVTIMEO. */
-ParameterizedTest(struct fam_mode *p, recv, blocked_recv_not_woken_by_close, .description = "RV-12",
+ParameterizedTest(struct api_fam_mode *p, recv, blocked_recv_not_woken_by_close, .description = "RV-12",
                   .timeout = 15)
 {
     int a, b;
@@ -695,10 +686,10 @@ ParameterizedTest(struct fam_mode *p, recv, blocked_recv_not_woken_by_close, .de
 
 ParameterizedTestParameters(recv, blocked_recv_woken_by_shutdown_rd)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, recv, blocked_recv_woken_by_shutdown_rd, .description = "RV-12 RV-19",
-                  .timeout = 15)
+ParameterizedTest(struct api_fam_mode *p, recv, blocked_recv_woken_by_shutdown_rd,
+                  .description = "RV-12 RV-19", .timeout = 15)
 {
     int a, b;
     make_pair(p->family, p->mode, &a, &b);
@@ -718,7 +709,7 @@ ParameterizedTest(struct fam_mode *p, recv, blocked_recv_woken_by_shutdown_rd, .
 
 ParameterizedTestParameters(recv, udp_excess_discarded)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, udp_excess_discarded, .description = "RV-13", .timeout = 10)
 {
@@ -743,7 +734,7 @@ ParameterizedTest(int *fam, recv, udp_excess_discarded, .description = "RV-13", 
 
 ParameterizedTestParameters(recv, udp_returns_one_datagram)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, udp_returns_one_datagram, .description = "RV-14", .timeout = 10)
 {
@@ -773,7 +764,7 @@ static void send_100(int a, char *big)
 
 ParameterizedTestParameters(recv, udp_msg_trunc_returns_real_length)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, udp_msg_trunc_returns_real_length, .description = "RV-15", .timeout = 10)
 {
@@ -791,10 +782,10 @@ ParameterizedTest(int *fam, recv, udp_msg_trunc_returns_real_length, .descriptio
 
 ParameterizedTestParameters(recv, udp_recvmsg_flags_msg_trunc)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: a 10-byte iovec; 1: a 0-byte iovec. */
-ParameterizedTest(struct fam_mode *p, recv, udp_recvmsg_flags_msg_trunc, .description = "RV-15",
+ParameterizedTest(struct api_fam_mode *p, recv, udp_recvmsg_flags_msg_trunc, .description = "RV-15",
                   .timeout = 10)
 {
     int a, b;
@@ -827,7 +818,7 @@ ParameterizedTest(struct fam_mode *p, recv, udp_recvmsg_flags_msg_trunc, .descri
 
 ParameterizedTestParameters(recv, udp_peek_trunc_leaves_datagram)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, udp_peek_trunc_leaves_datagram, .description = "RV-15", .timeout = 10)
 {
@@ -868,7 +859,7 @@ static int all_zero(const unsigned char *p, size_t n)
 
 ParameterizedTestParameters(recv, tcp_msg_trunc_discards)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* tcp(7): MSG_TRUNC on a stream socket discards the bytes instead of
  * copying them (Linux-specific). */
@@ -891,7 +882,7 @@ ParameterizedTest(int *fam, recv, tcp_msg_trunc_discards, .description = "RV-16"
 
 ParameterizedTestParameters(recv, tcp_msg_trunc_peek_consumes_nothing)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, tcp_msg_trunc_peek_consumes_nothing, .description = "RV-16", .timeout = 10)
 {
@@ -910,7 +901,7 @@ ParameterizedTest(int *fam, recv, tcp_msg_trunc_peek_consumes_nothing, .descript
 
 ParameterizedTestParameters(recv, tcp_msg_ctrunc_on_input_ignored)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, tcp_msg_ctrunc_on_input_ignored, .description = "RV-16", .timeout = 10)
 {
@@ -926,9 +917,9 @@ ParameterizedTest(int *fam, recv, tcp_msg_ctrunc_on_input_ignored, .description 
 
 ParameterizedTestParameters(recv, recvmsg_flags_kept_on_failure_cleared_on_success)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, recv, recvmsg_flags_kept_on_failure_cleared_on_success,
+ParameterizedTest(struct api_fam_mode *p, recv, recvmsg_flags_kept_on_failure_cleared_on_success,
                   .description = "RV-17", .timeout = 10)
 {
     int a, b;
@@ -954,7 +945,7 @@ ParameterizedTest(struct fam_mode *p, recv, recvmsg_flags_kept_on_failure_cleare
 
 ParameterizedTestParameters(recv, recvmsg_rejects_bad_msghdr)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, recvmsg_rejects_bad_msghdr, .description = "RV-18", .timeout = 10)
 {
@@ -992,7 +983,7 @@ ParameterizedTest(int *fam, recv, recvmsg_rejects_bad_msghdr, .description = "RV
 
 ParameterizedTestParameters(recv, tcp_shut_rd_keeps_received_data)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recv, tcp_shut_rd_keeps_received_data, .description = "RV-19", .timeout = 10)
 {
@@ -1011,7 +1002,7 @@ ParameterizedTest(int *fam, recv, tcp_shut_rd_keeps_received_data, .description 
 
 ParameterizedTestParameters(recv, udp_shut_rd_returns_zero_at_once)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux returns 0 (Winsock: WSAESHUTDOWN). */
 ParameterizedTest(int *fam, recv, udp_shut_rd_returns_zero_at_once, .description = "RV-19", .timeout = 10)
@@ -1031,7 +1022,7 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_returns_zero_at_once, .description
 
 ParameterizedTestParameters(recv, udp_shut_rd_nonblocking_pending_then_eagain)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* The matrix's "0 at once" holds for a blocking read only: after SHUT_RD a
  * non-blocking UDP read still returns the datagrams already queued, then
@@ -1122,7 +1113,7 @@ static void *signal_thrice_then_send(void *arg)
 
 ParameterizedTestParameters(recv, eintr_when_signal_interrupts_blocked_recv)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Gap: a handler installed without SA_RESTART makes a blocked recv fail
  * EINTR (POSIX recv: EINTR "interrupted by delivery of a signal before any
@@ -1156,7 +1147,7 @@ ParameterizedTest(int *fam, recv, eintr_when_signal_interrupts_blocked_recv,
 
 ParameterizedTestParameters(recv, restarted_after_signal_with_sa_restart)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* The counterpart: with SA_RESTART and no socket timeout the call is
  * restarted and returns the data that comes later (signal(7)). */
@@ -1184,7 +1175,7 @@ ParameterizedTest(int *fam, recv, restarted_after_signal_with_sa_restart,
 
 ParameterizedTestParameters(recv, eintr_with_sa_restart_when_rcvtimeo_set)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* signal(7): a socket call with a timeout (SO_RCVTIMEO) is not restarted
  * even with SA_RESTART; it fails EINTR. */

@@ -2,6 +2,7 @@
  * address of UDP datagrams, its length and truncation, and what happens to
  * the address arguments on TCP (matrix rows RF-01..RF-04). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -13,8 +14,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-
-static int families[] = {AF_INET, AF_INET6};
 
 static void wait_readable(int fd)
 {
@@ -57,7 +56,7 @@ static int all_zero(const void *p, size_t n)
 
 ParameterizedTestParameters(recvfrom, udp_source_address_filled)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recvfrom, udp_source_address_filled, .description = "RF-01", .timeout = 10)
 {
@@ -111,7 +110,7 @@ Test(recvfrom, udp_null_address_arguments_allowed, .description = "RF-01", .time
 
 ParameterizedTestParameters(recvfrom, udp_short_address_buffer_truncated)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* POSIX recvfrom: "If the actual length of the address is greater than the
  * length of the supplied sockaddr structure, the stored address shall be
@@ -180,7 +179,7 @@ ParameterizedTest(struct fam_flags *p, recvfrom, tcp_address_untouched, .descrip
 
 ParameterizedTestParameters(recvfrom, tcp_bad_address_pointer_never_written)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, recvfrom, tcp_bad_address_pointer_never_written, .description = "RF-03",
                   .timeout = 10)
@@ -198,7 +197,7 @@ ParameterizedTest(int *fam, recvfrom, tcp_bad_address_pointer_never_written, .de
 
 ParameterizedTestParameters(recvfrom, einval_for_negative_address_length)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* recvfrom checks *addrlen only when it copies the address out, after the
  * data was received: Linux fails EINVAL and the bytes are gone

@@ -2,6 +2,7 @@
  * transfers, full buffers, EPIPE/SIGPIPE, resets, datagram limits, bad
  * arguments, MSG_MORE and interruption by signals (matrix rows SD-01..SD-21). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -31,13 +32,6 @@
 #define SMALL_BUF 16384
 /* Chunk used to fill a send buffer. */
 #define CHUNK 65536
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
 
 static double now_ms(void)
 {
@@ -236,15 +230,16 @@ static int wait_blocked_in(pid_t tid, long nr, int fd)
 }
 
 /* SD-01: a non-blocking send of three times SO_SNDBUF moves part of it. */
-static struct fam_mode sd01_params[] = {
+static struct api_fam_mode sd01_params[] = {
     {AF_INET, 0}, {AF_INET, 1}, {AF_INET, 2}, {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2},
 };
 ParameterizedTestParameters(send, partial_when_nonblocking_and_len_exceeds_buffer)
 {
-    return cr_make_param_array(struct fam_mode, sd01_params, sizeof(sd01_params) / sizeof(sd01_params[0]));
+    return cr_make_param_array(struct api_fam_mode, sd01_params,
+                               sizeof(sd01_params) / sizeof(sd01_params[0]));
 }
 /* mode 0: O_NONBLOCK + send; 1: MSG_DONTWAIT on a blocking socket; 2: O_NONBLOCK + write. */
-ParameterizedTest(struct fam_mode *p, send, partial_when_nonblocking_and_len_exceeds_buffer,
+ParameterizedTest(struct api_fam_mode *p, send, partial_when_nonblocking_and_len_exceeds_buffer,
                   .description = "SD-01", .timeout = 20)
 {
     int c, s;
@@ -299,13 +294,12 @@ static void *reader_thread(void *arg)
 }
 
 /* SD-02: a blocking send returns only when the whole buffer was taken. */
-static struct fam_mode sd02_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
 ParameterizedTestParameters(send, whole_buffer_when_blocking_and_reader_drains)
 {
-    return cr_make_param_array(struct fam_mode, sd02_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: send; 1: write. */
-ParameterizedTest(struct fam_mode *p, send, whole_buffer_when_blocking_and_reader_drains,
+ParameterizedTest(struct api_fam_mode *p, send, whole_buffer_when_blocking_and_reader_drains,
                   .description = "SD-02", .timeout = 20)
 {
     int c, s;
@@ -334,7 +328,7 @@ ParameterizedTest(struct fam_mode *p, send, whole_buffer_when_blocking_and_reade
 
 ParameterizedTestParameters(send, eagain_and_no_pollout_when_buffer_full)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, eagain_and_no_pollout_when_buffer_full, .description = "SD-03",
                   .timeout = 30)
@@ -358,7 +352,7 @@ ParameterizedTest(int *fam, send, eagain_and_no_pollout_when_buffer_full, .descr
 
 ParameterizedTestParameters(send, eagain_when_sndtimeo_elapses)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, eagain_when_sndtimeo_elapses, .description = "SD-04", .timeout = 30)
 {
@@ -380,15 +374,12 @@ ParameterizedTest(int *fam, send, eagain_when_sndtimeo_elapses, .description = "
     close(s);
 }
 
-static struct fam_mode fam_type_params[] = {
-    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
-
 ParameterizedTestParameters(send, epipe_after_own_shutdown_wr)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
 /* mode: the socket type (TCP, or connected UDP). */
-ParameterizedTest(struct fam_mode *p, send, epipe_after_own_shutdown_wr, .description = "SD-05",
+ParameterizedTest(struct api_fam_mode *p, send, epipe_after_own_shutdown_wr, .description = "SD-05",
                   .timeout = 10)
 {
     int a, b;
@@ -411,16 +402,14 @@ ParameterizedTest(struct fam_mode *p, send, epipe_after_own_shutdown_wr, .descri
     close(b);
 }
 
-static struct fam_mode fam2_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
-
 ParameterizedTestParameters(send, epipe_on_never_connected_tcp)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* Linux: EPIPE (tcp_sendmsg -> sk_stream_wait_connect); POSIX says ENOTCONN
  * ("The socket is not connected"). mode 0: send; 1: sendto without an
  * address. The sendto-with-address case is sendto/epipe_with_address_on_unconnected_tcp. */
-ParameterizedTest(struct fam_mode *p, send, epipe_on_never_connected_tcp, .description = "SD-06",
+ParameterizedTest(struct api_fam_mode *p, send, epipe_on_never_connected_tcp, .description = "SD-06",
                   .timeout = 10)
 {
     sct_require_family(p->family);
@@ -435,7 +424,7 @@ ParameterizedTest(struct fam_mode *p, send, epipe_on_never_connected_tcp, .descr
 
 ParameterizedTestParameters(send, epipe_after_peer_closed_and_reset)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, epipe_after_peer_closed_and_reset, .description = "SD-07", .timeout = 10)
 {
@@ -475,7 +464,7 @@ static void catch_sigpipe(void)
  * SIGPIPE. */
 ParameterizedTestParameters(send, sigpipe_raised_with_epipe)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, sigpipe_raised_with_epipe, .description = "SD-08", .timeout = 10)
 {
@@ -491,7 +480,7 @@ ParameterizedTest(int *fam, send, sigpipe_raised_with_epipe, .description = "SD-
 
 ParameterizedTestParameters(send, sigpipe_suppressed_by_msg_nosignal)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, sigpipe_suppressed_by_msg_nosignal, .description = "SD-08", .timeout = 10)
 {
@@ -547,7 +536,7 @@ Test(send, epipe_without_signal_when_sigpipe_ignored, .description = "SD-08", .t
 
 ParameterizedTestParameters(send, econnreset_after_peer_linger_zero_close)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, econnreset_after_peer_linger_zero_close, .description = "SD-09",
                   .timeout = 10)
@@ -573,7 +562,7 @@ ParameterizedTest(int *fam, send, econnreset_after_peer_linger_zero_close, .desc
 
 ParameterizedTestParameters(send, emsgsize_when_udp_payload_too_big)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, emsgsize_when_udp_payload_too_big, .description = "SD-10", .timeout = 10)
 {
@@ -603,7 +592,7 @@ ParameterizedTest(int *fam, send, emsgsize_when_udp_payload_too_big, .descriptio
 
 ParameterizedTestParameters(send, udp_datagram_larger_than_sndbuf_sent)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .description = "SD-11", .timeout = 10)
 {
@@ -631,10 +620,10 @@ ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .descrip
 
 ParameterizedTestParameters(send, edestaddrreq_on_unconnected_udp)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: send; 1: write. */
-ParameterizedTest(struct fam_mode *p, send, edestaddrreq_on_unconnected_udp, .description = "SD-12",
+ParameterizedTest(struct api_fam_mode *p, send, edestaddrreq_on_unconnected_udp, .description = "SD-12",
                   .timeout = 10)
 {
     sct_require_family(p->family);
@@ -698,9 +687,9 @@ Test(send, msg_oob_ignored_on_udp6_linux, .description = "SD-13 IPv6: Linux send
 
 ParameterizedTestParameters(send, efault_on_bad_buffer)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, send, efault_on_bad_buffer, .description = "SD-14", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, send, efault_on_bad_buffer, .description = "SD-14", .timeout = 10)
 {
     int a, b;
     if (p->mode == SOCK_STREAM)
@@ -739,7 +728,7 @@ Test(send, ebadf_and_enotsock_on_non_sockets, .description = "SD-15", .timeout =
 
 ParameterizedTestParameters(send, zero_length_tcp_returns_zero_sends_nothing)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, zero_length_tcp_returns_zero_sends_nothing, .description = "SD-16",
                   .timeout = 10)
@@ -756,7 +745,7 @@ ParameterizedTest(int *fam, send, zero_length_tcp_returns_zero_sends_nothing, .d
 
 ParameterizedTestParameters(send, zero_length_udp_sends_empty_datagram)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .description = "SD-17", .timeout = 10)
 {
@@ -778,7 +767,7 @@ ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .descrip
  * slower run is retried. */
 ParameterizedTestParameters(send, msg_more_holds_tcp_data)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, msg_more_holds_tcp_data, .description = "SD-18", .timeout = 20)
 {
@@ -811,8 +800,8 @@ ParameterizedTest(int *fam, send, msg_more_holds_tcp_data, .description = "SD-18
     cr_assert(held, "machine too slow: never checked within 100 ms");
 }
 
-static struct fam_mode sd18u_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},
-                                         {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
+static struct api_fam_mode sd18u_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},
+                                             {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}};
 
 static ssize_t udp_send_variant(int mode, int fd, const void *buf, size_t len, int flags, const sc_addr_t *to)
 {
@@ -832,12 +821,12 @@ static ssize_t udp_send_variant(int mode, int fd, const void *buf, size_t len, i
 
 ParameterizedTestParameters(send, msg_more_joins_udp_datagram)
 {
-    return cr_make_param_array(struct fam_mode, sd18u_params, 6);
+    return cr_make_param_array(struct api_fam_mode, sd18u_params, 6);
 }
 /* mode 0: send on a connected socket; 1: sendto and 2: sendmsg with an
  * address on an unconnected one. UDP has no flush timer: the datagram is
  * held until a send without MSG_MORE (udp(7) UDP_CORK). */
-ParameterizedTest(struct fam_mode *p, send, msg_more_joins_udp_datagram, .description = "SD-18",
+ParameterizedTest(struct api_fam_mode *p, send, msg_more_joins_udp_datagram, .description = "SD-18",
                   .timeout = 10)
 {
     sc_addr_t ba;
@@ -860,7 +849,7 @@ ParameterizedTest(struct fam_mode *p, send, msg_more_joins_udp_datagram, .descri
 
 ParameterizedTestParameters(send, tcp_writes_coalesce_in_one_read)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, tcp_writes_coalesce_in_one_read, .description = "SD-19", .timeout = 10)
 {
@@ -917,10 +906,11 @@ static ssize_t dgram_recv(int mode, int fd, char *buf, size_t len)
 
 ParameterizedTestParameters(send, udp_boundaries_preserved)
 {
-    return cr_make_param_array(struct fam_mode, sd18u_params, 6);
+    return cr_make_param_array(struct api_fam_mode, sd18u_params, 6);
 }
 /* mode 0: send/recv; 1: sendmsg/recvmsg; 2: writev/readv. */
-ParameterizedTest(struct fam_mode *p, send, udp_boundaries_preserved, .description = "SD-20", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, send, udp_boundaries_preserved, .description = "SD-20",
+                  .timeout = 10)
 {
     int a, b;
     udp_pair(p->family, &a, &b);
@@ -973,7 +963,7 @@ static void *blocked_send_thread(void *arg)
 
 ParameterizedTestParameters(send, blocked_send_not_aborted_by_close)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux: close() from another thread only drops the descriptor; the blocked
  * send keeps its reference to the socket and returns at SO_SNDTIMEO. POSIX
@@ -1018,7 +1008,7 @@ static void on_alarm(int sig)
  * SA_RESTART (signal(7)). */
 ParameterizedTestParameters(send, eintr_when_signal_interrupts_blocked_send)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, send, eintr_when_signal_interrupts_blocked_send,
                   .description = "GAP-EINTR send: -1 EINTR, no byte lost", .timeout = 30)

@@ -2,6 +2,7 @@
  * connected and unconnected sockets, implicit bind, bad lengths and
  * pointers, empty iovecs and control data (matrix rows ST-01..ST-09). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -16,8 +17,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-
-static int families[] = {AF_INET, AF_INET6};
 
 static short wait_in(int fd)
 {
@@ -63,7 +62,7 @@ static void init_msg(struct msghdr *m, struct iovec *iov, size_t iovlen, const s
 
 ParameterizedTestParameters(sendto, address_ignored_on_connected_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux ignores the address on a connected stream socket (send(2): "the
  * arguments dest_addr and addrlen are ignored"); POSIX allows EISCONN. */
@@ -95,7 +94,7 @@ ParameterizedTest(int *fam, sendto, address_ignored_on_connected_tcp, .descripti
 
 ParameterizedTestParameters(sendto, connected_udp_sends_to_given_address)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux sends to the given address; POSIX allows EISCONN. */
 ParameterizedTest(int *fam, sendto, connected_udp_sends_to_given_address, .description = "ST-02",
@@ -128,7 +127,7 @@ ParameterizedTest(int *fam, sendto, connected_udp_sends_to_given_address, .descr
 
 ParameterizedTestParameters(sendto, unconnected_udp_binds_implicitly)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sendto, unconnected_udp_binds_implicitly, .description = "ST-03", .timeout = 10)
 {
@@ -162,7 +161,7 @@ ParameterizedTest(int *fam, sendto, unconnected_udp_binds_implicitly, .descripti
 
 ParameterizedTestParameters(sendto, einval_for_destination_port_zero)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sendto, einval_for_destination_port_zero, .description = "ST-04", .timeout = 10)
 {
@@ -184,7 +183,7 @@ ParameterizedTest(int *fam, sendto, einval_for_destination_port_zero, .descripti
 
 ParameterizedTestParameters(sendto, einval_for_negative_address_length)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sendto, einval_for_negative_address_length, .description = "ST-05", .timeout = 10)
 {
@@ -209,7 +208,7 @@ ParameterizedTest(int *fam, sendto, einval_for_negative_address_length, .descrip
 
 ParameterizedTestParameters(sendto, efault_for_bad_pointers)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sendto, efault_for_bad_pointers, .description = "ST-06", .timeout = 10)
 {
@@ -241,7 +240,7 @@ ParameterizedTest(int *fam, sendto, efault_for_bad_pointers, .description = "ST-
 
 ParameterizedTestParameters(sendto, epipe_with_address_on_unconnected_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux: EPIPE and no connection attempt (tcp_sendmsg ignores msg_name
  * unless TCP Fast Open is asked for); POSIX: shall fail ENOTCONN; FreeBSD
@@ -273,7 +272,7 @@ ParameterizedTest(int *fam, sendto, epipe_with_address_on_unconnected_tcp, .desc
 
 ParameterizedTestParameters(sendto, sendmsg_skips_empty_iovecs)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux: zero-length entries are skipped; an iovec of only empty entries, or
  * msg_iovlen 0, sends nothing and returns 0. POSIX lists EMSGSIZE for

@@ -2,6 +2,7 @@
  * direction on TCP, queued data, TIME_WAIT, and UDP (matrix rows
  * SH-01..SH-09). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -19,13 +20,6 @@
 
 #define SMALL_BUF 16384
 #define CHUNK 65536
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
 
 static double now_ms(void)
 {
@@ -168,7 +162,7 @@ static void udp_pair(int family, int *a, int *b, sc_addr_t *ba)
 
 ParameterizedTestParameters(shutdown, einval_for_bad_how)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, shutdown, einval_for_bad_how, .description = "SH-01", .timeout = 10)
 {
@@ -189,15 +183,15 @@ ParameterizedTest(int *fam, shutdown, einval_for_bad_how, .description = "SH-01"
     close(s);
 }
 
-static struct fam_mode sh02_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},
-                                        {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}, {AF_INET6, 3}};
+static struct api_fam_mode sh02_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},
+                                            {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2}, {AF_INET6, 3}};
 ParameterizedTestParameters(shutdown, enotconn_when_not_connected)
 {
-    return cr_make_param_array(struct fam_mode, sh02_params, 8);
+    return cr_make_param_array(struct api_fam_mode, sh02_params, 8);
 }
 /* mode 0: fresh TCP; 1: bound TCP (not listening); 2: unbound UDP; 3:
  * bound UDP. Every how. */
-ParameterizedTest(struct fam_mode *p, shutdown, enotconn_when_not_connected, .description = "SH-02",
+ParameterizedTest(struct api_fam_mode *p, shutdown, enotconn_when_not_connected, .description = "SH-02",
                   .timeout = 10)
 {
     static const int hows[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
@@ -236,7 +230,7 @@ Test(shutdown, ebadf_and_enotsock_on_non_sockets, .description = "SH-03", .timeo
 
 ParameterizedTestParameters(shutdown, wr_half_close)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, shutdown, wr_half_close, .description = "SH-04", .timeout = 10)
 {
@@ -259,7 +253,7 @@ ParameterizedTest(int *fam, shutdown, wr_half_close, .description = "SH-04", .ti
 
 ParameterizedTestParameters(shutdown, rd_sends_nothing_and_still_queues)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux: SHUT_RD sends nothing; reads return 0 once the queue is empty, yet
  * later segments are still ACKed and queued and read() returns them
@@ -293,7 +287,7 @@ ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .descri
 
 ParameterizedTestParameters(shutdown, rdwr_delivers_queued_data_then_fin)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .description = "SH-06",
                   .timeout = 30)
@@ -315,7 +309,7 @@ ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .descr
 
 ParameterizedTestParameters(shutdown, wr_repeated_succeeds)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, shutdown, wr_repeated_succeeds, .description = "SH-07", .timeout = 10)
 {
@@ -332,7 +326,7 @@ ParameterizedTest(int *fam, shutdown, wr_repeated_succeeds, .description = "SH-0
 
 ParameterizedTestParameters(shutdown, wr_enotconn_in_time_wait)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* The side that closed first ends in TIME_WAIT; while its descriptor is
  * open the socket reads as closed (Linux moves the connection to a
@@ -356,7 +350,7 @@ ParameterizedTest(int *fam, shutdown, wr_enotconn_in_time_wait, .description = "
 
 ParameterizedTestParameters(shutdown, rd_with_unread_data_then_close_resets)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, shutdown, rd_with_unread_data_then_close_resets, .description = "SH-08",
                   .timeout = 10)
@@ -378,15 +372,15 @@ ParameterizedTest(int *fam, shutdown, rd_with_unread_data_then_close_resets, .de
     close(c);
 }
 
-static struct fam_mode sh09_params[] = {
+static struct api_fam_mode sh09_params[] = {
     {AF_INET, SHUT_RD}, {AF_INET, SHUT_WR}, {AF_INET6, SHUT_RD}, {AF_INET6, SHUT_WR}};
 
 ParameterizedTestParameters(shutdown, udp_reconnect_keeps_shutdown)
 {
-    return cr_make_param_array(struct fam_mode, sh09_params, 4);
+    return cr_make_param_array(struct api_fam_mode, sh09_params, 4);
 }
 /* mode: the direction shut down before connecting elsewhere. */
-ParameterizedTest(struct fam_mode *p, shutdown, udp_reconnect_keeps_shutdown, .description = "SH-09",
+ParameterizedTest(struct api_fam_mode *p, shutdown, udp_reconnect_keeps_shutdown, .description = "SH-09",
                   .timeout = 10)
 {
     int a, b;

@@ -1,6 +1,7 @@
 /* Conformance of socket(): argument errors, type flags, reported options and
  * descriptor exhaustion (matrix rows SK-01..SK-10). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -18,11 +19,6 @@
 
 /* The upper bound of descriptors a test opens to fill the table. */
 #define FILL_MAX 256
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
 
 /* Runs fn in a forked child that has dropped root (uid/gid 65534, so no
  * capabilities) and returns what fn returned (an errno value, 0 for
@@ -73,32 +69,30 @@ struct proto_case {
     int protocol;
 };
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
 ParameterizedTestParameters(socket, eprotonosupport_for_stream_udp)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, socket, eprotonosupport_for_stream_udp, .description = "SK-03", .timeout = 10)
 {
     errno = 0;
     int rc = socket(*family, SOCK_STREAM, IPPROTO_UDP);
-    cr_assert_eq(rc, -1, "%s", fam_name(*family));
-    cr_assert_eq(errno, EPROTONOSUPPORT, "%s: errno %d (%s)", fam_name(*family), errno, strerror(errno));
+    cr_assert_eq(rc, -1, "%s", api_fam_name(*family));
+    cr_assert_eq(errno, EPROTONOSUPPORT, "%s: errno %d (%s)", api_fam_name(*family), errno, strerror(errno));
 }
 
 ParameterizedTestParameters(socket, eprotonosupport_for_dgram_tcp)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 ParameterizedTest(int *family, socket, eprotonosupport_for_dgram_tcp, .description = "SK-04", .timeout = 10)
 {
     errno = 0;
     int rc = socket(*family, SOCK_DGRAM, IPPROTO_TCP);
-    cr_assert_eq(rc, -1, "%s", fam_name(*family));
-    cr_assert_eq(errno, EPROTONOSUPPORT, "%s: errno %d (%s)", fam_name(*family), errno, strerror(errno));
+    cr_assert_eq(rc, -1, "%s", api_fam_name(*family));
+    cr_assert_eq(errno, EPROTONOSUPPORT, "%s: errno %d (%s)", api_fam_name(*family), errno, strerror(errno));
 }
 
 Test(socket, eprotonosupport_for_stream_icmp, .description = "SK-05", .timeout = 10)
@@ -170,11 +164,11 @@ ParameterizedTest(struct type_case *c, socket, protocol_0_selects_tcp_or_udp, .d
 {
     sct_require_family(c->family);
     int s = socket(c->family, c->type, 0);
-    cr_assert_geq(s, 0, "%s: socket: %s", fam_name(c->family), strerror(errno));
+    cr_assert_geq(s, 0, "%s: socket: %s", api_fam_name(c->family), strerror(errno));
     int v = -1;
     socklen_t len = sizeof(v);
     cr_assert_eq(getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &v, &len), 0, "getsockopt: %s", strerror(errno));
-    cr_assert_eq(v, c->protocol, "%s type %d: SO_PROTOCOL %d", fam_name(c->family), c->type, v);
+    cr_assert_eq(v, c->protocol, "%s type %d: SO_PROTOCOL %d", api_fam_name(c->family), c->type, v);
     close(s);
 }
 
@@ -209,9 +203,9 @@ ParameterizedTest(struct flag_case *c, socket, type_flags_set_exactly_nonblock_a
     cr_assert_geq(fl, 0, "F_GETFL: %s", strerror(errno));
     cr_assert_geq(fd, 0, "F_GETFD: %s", strerror(errno));
     cr_assert_eq(!!(fl & O_NONBLOCK), !!(c->flags & SOCK_NONBLOCK), "%s flags 0x%x: O_NONBLOCK %s",
-                 fam_name(c->family), (unsigned)c->flags, (fl & O_NONBLOCK) ? "set" : "clear");
+                 api_fam_name(c->family), (unsigned)c->flags, (fl & O_NONBLOCK) ? "set" : "clear");
     cr_assert_eq(!!(fd & FD_CLOEXEC), !!(c->flags & SOCK_CLOEXEC), "%s flags 0x%x: FD_CLOEXEC %s",
-                 fam_name(c->family), (unsigned)c->flags, (fd & FD_CLOEXEC) ? "set" : "clear");
+                 api_fam_name(c->family), (unsigned)c->flags, (fd & FD_CLOEXEC) ? "set" : "clear");
     close(s);
 }
 
@@ -243,13 +237,14 @@ ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_cr
     int s = socket(c->family, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, c->protocol);
     cr_assert_geq(s, 0, "socket: %s", strerror(errno));
     socklen_t len = 0;
-    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_TYPE, &len), c->type, "%s SO_TYPE", fam_name(c->family));
+    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_TYPE, &len), c->type, "%s SO_TYPE",
+                 api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
     cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_DOMAIN, &len), c->family, "%s SO_DOMAIN",
-                 fam_name(c->family));
+                 api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
     cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_PROTOCOL, &len), c->protocol, "%s SO_PROTOCOL",
-                 fam_name(c->family));
+                 api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
     close(s);
 }

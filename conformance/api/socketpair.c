@@ -1,6 +1,7 @@
 /* Conformance of socketpair() on the inet families and its argument errors
  * (matrix rows SP-01..SP-03, and SK-01 for socketpair). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -17,11 +18,6 @@
  * (net/socket.c __sys_socketpair), so sv holds two unopened descriptor
  * numbers after EAFNOSUPPORT or EOPNOTSUPP. */
 #define SV_UNTOUCHED (-77)
-
-static const char *fam_name(int family)
-{
-    return family == AF_INET6 ? "AF_INET6" : "AF_INET";
-}
 
 /* socketpair(2) as the platform exports it, called through a pointer that
  * the compiler cannot see through, so that invalid sv arguments are passed
@@ -62,17 +58,15 @@ ParameterizedTest(struct sp_case *c, socketpair, eopnotsupp_on_inet, .descriptio
     int sv[2] = {SV_UNTOUCHED, SV_UNTOUCHED};
     errno = 0;
     int rc = socketpair(c->family, c->type, c->protocol, sv);
-    cr_assert_eq(rc, -1, "%s type %d", fam_name(c->family), c->type);
-    cr_assert_eq(errno, EOPNOTSUPP, "%s type %d: errno %d (%s)", fam_name(c->family), c->type, errno,
+    cr_assert_eq(rc, -1, "%s type %d", api_fam_name(c->family), c->type);
+    cr_assert_eq(errno, EOPNOTSUPP, "%s type %d: errno %d (%s)", api_fam_name(c->family), c->type, errno,
                  strerror(errno));
     cr_assert_eq(sct_count_fds(), before, "descriptors leaked");
 }
 
-static int families_arr[] = {AF_INET, AF_INET6};
-
 ParameterizedTestParameters(socketpair, esocktnosupport_for_type_0)
 {
-    return cr_make_param_array(int, families_arr, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 
 /* Type 0 names no inet socket type: the socket cannot even be created. */
@@ -81,8 +75,8 @@ ParameterizedTest(int *family, socketpair, esocktnosupport_for_type_0, .descript
     int sv[2] = {SV_UNTOUCHED, SV_UNTOUCHED};
     errno = 0;
     int rc = socketpair(*family, 0, 0, sv);
-    cr_assert_eq(rc, -1, "%s", fam_name(*family));
-    cr_assert_eq(errno, ESOCKTNOSUPPORT, "%s: errno %d (%s)", fam_name(*family), errno, strerror(errno));
+    cr_assert_eq(rc, -1, "%s", api_fam_name(*family));
+    cr_assert_eq(errno, ESOCKTNOSUPPORT, "%s: errno %d (%s)", api_fam_name(*family), errno, strerror(errno));
 }
 
 /* The pair is created, then copying the descriptors out faults: the call

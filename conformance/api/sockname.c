@@ -2,6 +2,7 @@
  * sockname_peer): unbound and disconnected sockets, bad descriptors,
  * pointers and lengths (matrix rows GN-01..GN-05, GP-01..GP-04). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -29,16 +30,6 @@
 #endif
 
 typedef int (*name_fn)(int, struct sockaddr *, socklen_t *);
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
-
-static struct fam_mode fam_type_params[] = {
-    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
 
 static socklen_t family_len(int family)
 {
@@ -77,9 +68,9 @@ static void assert_fails(int rc, int err, const char *what)
 
 ParameterizedTestParameters(sockname, unbound_is_any_address_port_zero)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, sockname, unbound_is_any_address_port_zero, .description = "GN-01",
+ParameterizedTest(struct api_fam_mode *p, sockname, unbound_is_any_address_port_zero, .description = "GN-01",
                   .timeout = 10)
 {
     sct_require_family(p->family);
@@ -137,7 +128,7 @@ static void efault_addrlen_cases(name_fn fn, int fd)
 
 ParameterizedTestParameters(sockname, efault_for_bad_pointers)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname, efault_for_bad_pointers, .description = "GN-03", .timeout = 10)
 {
@@ -153,7 +144,7 @@ ParameterizedTest(int *fam, sockname, efault_for_bad_pointers, .description = "G
 
 ParameterizedTestParameters(sockname, efault_for_bad_length_pointer)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname, efault_for_bad_length_pointer, .description = "GN-03", .timeout = 10)
 {
@@ -164,7 +155,7 @@ ParameterizedTest(int *fam, sockname, efault_for_bad_length_pointer, .descriptio
 
 ParameterizedTestParameters(sockname, einval_for_negative_length)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname, einval_for_negative_length, .description = "GN-04", .timeout = 10)
 {
@@ -176,14 +167,12 @@ ParameterizedTest(int *fam, sockname, einval_for_negative_length, .description =
     close(fd);
 }
 
-static struct fam_mode fam2_params[] = {{AF_INET, 0}, {AF_INET, 1}, {AF_INET6, 0}, {AF_INET6, 1}};
-
 ParameterizedTestParameters(sockname, kept_after_peer_hangs_up)
 {
-    return cr_make_param_array(struct fam_mode, fam2_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam2_params, 4);
 }
 /* mode 0: the peer closes (FIN); 1: the peer resets. */
-ParameterizedTest(struct fam_mode *p, sockname, kept_after_peer_hangs_up, .description = "GN-05",
+ParameterizedTest(struct api_fam_mode *p, sockname, kept_after_peer_hangs_up, .description = "GN-05",
                   .timeout = 10)
 {
     int c, s;
@@ -203,16 +192,16 @@ ParameterizedTest(struct fam_mode *p, sockname, kept_after_peer_hangs_up, .descr
     close(c);
 }
 
-static struct fam_mode gp01_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},
-                                        {AF_INET, 4},  {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2},
-                                        {AF_INET6, 3}, {AF_INET6, 4}};
+static struct api_fam_mode gp01_params[] = {{AF_INET, 0},  {AF_INET, 1},  {AF_INET, 2},  {AF_INET, 3},
+                                            {AF_INET, 4},  {AF_INET6, 0}, {AF_INET6, 1}, {AF_INET6, 2},
+                                            {AF_INET6, 3}, {AF_INET6, 4}};
 ParameterizedTestParameters(sockname_peer, enotconn_when_unconnected)
 {
-    return cr_make_param_array(struct fam_mode, gp01_params, 10);
+    return cr_make_param_array(struct api_fam_mode, gp01_params, 10);
 }
 /* mode 0: fresh TCP; 1: bound TCP; 2: listening TCP; 3: fresh UDP; 4:
  * bound UDP. */
-ParameterizedTest(struct fam_mode *p, sockname_peer, enotconn_when_unconnected, .description = "GP-01",
+ParameterizedTest(struct api_fam_mode *p, sockname_peer, enotconn_when_unconnected, .description = "GP-01",
                   .timeout = 10)
 {
     int fd;
@@ -243,7 +232,7 @@ Test(sockname_peer, ebadf_and_enotsock_on_non_sockets, .description = "GP-02", .
 
 ParameterizedTestParameters(sockname_peer, einval_and_efault_for_bad_arguments)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname_peer, einval_and_efault_for_bad_arguments, .description = "GP-03",
                   .timeout = 10)
@@ -271,7 +260,7 @@ ParameterizedTest(int *fam, sockname_peer, einval_and_efault_for_bad_arguments, 
 
 ParameterizedTestParameters(sockname_peer, efault_for_bad_length_pointer)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname_peer, efault_for_bad_length_pointer, .description = "GP-03",
                   .timeout = 10)
@@ -285,7 +274,7 @@ ParameterizedTest(int *fam, sockname_peer, efault_for_bad_length_pointer, .descr
 
 ParameterizedTestParameters(sockname_peer, enotconn_after_reset)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockname_peer, enotconn_after_reset, .description = "GP-04", .timeout = 10)
 {
@@ -301,7 +290,7 @@ ParameterizedTest(int *fam, sockname_peer, enotconn_after_reset, .description = 
 
 ParameterizedTestParameters(sockname_peer, enotconn_when_reset_before_accept)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* gVisor socket_inet_loopback.cc TCPAcceptAfterReset: the accepted socket
  * of a connection the client already reset has no peer; the reset is

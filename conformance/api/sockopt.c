@@ -2,6 +2,7 @@
  * lengths, levels and names; SO_ERROR, timeouts, buffer sizes, boolean
  * options and IP_TTL (matrix rows SO-01..SO-14). */
 #include "support.h"
+#include "common.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -19,16 +20,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-
-static int families[] = {AF_INET, AF_INET6};
-
-struct fam_mode {
-    int family;
-    int mode;
-};
-
-static struct fam_mode fam_type_params[] = {
-    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}, {AF_INET6, SOCK_DGRAM}};
 
 static int new_socket(int family, int type)
 {
@@ -104,9 +95,10 @@ Test(sockopt, ebadf_and_enotsock_on_non_sockets, .description = "SO-01", .timeou
 
 ParameterizedTestParameters(sockopt, efault_for_null_optval)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, sockopt, efault_for_null_optval, .description = "SO-02", .timeout = 10)
+ParameterizedTest(struct api_fam_mode *p, sockopt, efault_for_null_optval, .description = "SO-02",
+                  .timeout = 10)
 {
     int fd = new_socket(p->family, p->mode);
     errno = 0;
@@ -119,7 +111,7 @@ ParameterizedTest(struct fam_mode *p, sockopt, efault_for_null_optval, .descript
 
 ParameterizedTestParameters(sockopt, einval_for_zero_optlen)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, einval_for_zero_optlen, .description = "SO-03", .timeout = 10)
 {
@@ -137,9 +129,9 @@ ParameterizedTest(int *fam, sockopt, einval_for_zero_optlen, .description = "SO-
 
 ParameterizedTestParameters(sockopt, bad_optlen_pointer_or_value)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
-ParameterizedTest(struct fam_mode *p, sockopt, bad_optlen_pointer_or_value, .description = "SO-04",
+ParameterizedTest(struct api_fam_mode *p, sockopt, bad_optlen_pointer_or_value, .description = "SO-04",
                   .timeout = 10)
 {
     int fd = new_socket(p->family, p->mode);
@@ -154,7 +146,7 @@ ParameterizedTest(struct fam_mode *p, sockopt, bad_optlen_pointer_or_value, .des
 
 ParameterizedTestParameters(sockopt, unknown_level_on_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* Linux answers an unknown level differently for set and get: setsockopt
  * ENOPROTOOPT, getsockopt EOPNOTSUPP on IPv4 (ip_getsockopt: level !=
@@ -170,7 +162,7 @@ ParameterizedTest(int *fam, sockopt, unknown_level_on_tcp, .description = "SO-05
 
 ParameterizedTestParameters(sockopt, wrong_protocol_level_on_tcp)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 /* SO_OOBINLINE asked at level IPPROTO_UDP of a TCP socket: the same rule
  * as for an unknown level (SO-05). */
@@ -185,7 +177,7 @@ ParameterizedTest(int *fam, sockopt, wrong_protocol_level_on_tcp, .description =
 
 ParameterizedTestParameters(sockopt, enoprotoopt_for_unknown_name)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, enoprotoopt_for_unknown_name, .description = "SO-07", .timeout = 10)
 {
@@ -217,7 +209,7 @@ ParameterizedTest(int *type, sockopt, ipv6_level_on_ipv4_socket, .description = 
 
 ParameterizedTestParameters(sockopt, short_optlen_truncates_silently)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, short_optlen_truncates_silently, .description = "SO-09", .timeout = 10)
 {
@@ -243,7 +235,7 @@ ParameterizedTest(int *fam, sockopt, short_optlen_truncates_silently, .descripti
 
 ParameterizedTestParameters(sockopt, so_error_reported_once_after_refused_connect)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_refused_connect, .description = "SO-10",
                   .timeout = 10)
@@ -270,7 +262,7 @@ ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_refused_connec
 
 ParameterizedTestParameters(sockopt, so_error_reported_once_after_reset)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_reset, .description = "SO-10",
                   .timeout = 10)
@@ -293,7 +285,7 @@ ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_reset, .descri
 
 ParameterizedTestParameters(sockopt, edom_for_timeout_usec_out_of_range)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .description = "SO-11",
                   .timeout = 10)
@@ -321,12 +313,12 @@ ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .descri
 
 ParameterizedTestParameters(sockopt, buffer_sizes_doubled_and_clamped)
 {
-    return cr_make_param_array(struct fam_mode, fam_type_params, 4);
+    return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
 }
 /* socket(7) SO_RCVBUF/SO_SNDBUF: "The kernel doubles this value (to allow
  * space for bookkeeping overhead)"; the value asked for is capped by
  * rmem_max/wmem_max and raised to a minimum. */
-ParameterizedTest(struct fam_mode *p, sockopt, buffer_sizes_doubled_and_clamped, .description = "SO-12",
+ParameterizedTest(struct api_fam_mode *p, sockopt, buffer_sizes_doubled_and_clamped, .description = "SO-12",
                   .timeout = 10)
 {
     int fd = new_socket(p->family, p->mode);
@@ -366,7 +358,7 @@ static int drop_net_admin(void)
 
 ParameterizedTestParameters(sockopt, bufforce_eperm_without_net_admin)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .description = "SO-12", .timeout = 10)
 {
@@ -381,7 +373,7 @@ ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .descript
 
 ParameterizedTestParameters(sockopt, bufforce_above_max_with_net_admin)
 {
-    return cr_make_param_array(int, families, 2);
+    return cr_make_param_array(int, api_families, 2);
 }
 ParameterizedTest(int *fam, sockopt, bufforce_above_max_with_net_admin, .description = "SO-12", .timeout = 10)
 {
@@ -418,9 +410,9 @@ ParameterizedTest(struct bool_opt *o, sockopt, boolean_default_off_and_round_tri
                   .timeout = 10)
 {
     for (int f = 0; f < 2; f++) {
-        if (families[f] == AF_INET6 && !sct_have_ipv6())
+        if (api_families[f] == AF_INET6 && !sct_have_ipv6())
             continue;
-        int fd = new_socket(families[f], o->type);
+        int fd = new_socket(api_families[f], o->type);
         cr_assert_eq(get_int(fd, o->level, o->name), 0, "option %d/%d on by default", o->level, o->name);
         set_int(fd, o->level, o->name, 1);
         cr_assert_eq(get_int(fd, o->level, o->name), 1);
