@@ -39,45 +39,6 @@
 #define KICK_MS 20
 #define KICK_MAX 250
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int s, int level, int name)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 /* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
  * revents, 0 on timeout. */
 static int wait_events(int fd, short events, int ms)
@@ -91,11 +52,6 @@ static int wait_events(int fd, short events, int ms)
     return rc ? p.revents : 0;
 }
 
-static int so_error(int s)
-{
-    return get_int(s, SOL_SOCKET, SO_ERROR);
-}
-
 /* A blocking connect to a; returns the connected socket. */
 static int tcp_connect(const sc_addr_t *a)
 {
@@ -103,13 +59,6 @@ static int tcp_connect(const sc_addr_t *a)
     cr_assert_geq(c, 0, "socket: %s", strerror(errno));
     cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
     return c;
-}
-
-static void set_nonblock(int s)
-{
-    int fl = fcntl(s, F_GETFL);
-    cr_assert_geq(fl, 0, "F_GETFL: %s", strerror(errno));
-    cr_assert_eq(fcntl(s, F_SETFL, fl | O_NONBLOCK), 0, "F_SETFL: %s", strerror(errno));
 }
 
 static void write_file(const char *path, const char *text)
@@ -186,20 +135,6 @@ static int wait_mask(int fd, short events, int need, int ms)
     return wait_events(fd, events, 0);
 }
 
-static int same_name(const sc_addr_t *a, const sc_addr_t *b)
-{
-    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
-}
-
-static sc_addr_t peer_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getpeername(s, (struct sockaddr *)&a.ss, &a.len), 0, "getpeername: %s", strerror(errno));
-    return a;
-}
-
 ParameterizedTestParameters(accept, returns_new_fd_and_listener_keeps_accepting)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -220,9 +155,9 @@ ParameterizedTest(int *family, accept, returns_new_fd_and_listener_keeps_accepti
         for (int j = 0; j < i; j++)
             cr_assert_neq(s[i], s[j]);
         /* The new descriptor is the connection to c[i]. */
-        sc_addr_t cn = name_of(c[i]), sp = peer_of(s[i]);
-        cr_assert(same_name(&cn, &sp), "accepted #%d is not connected to its client", i);
-        cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
+        sc_addr_t cn = api_name_of(c[i]), sp = api_peer_of(s[i]);
+        cr_assert(api_same_name(&cn, &sp), "accepted #%d is not connected to its client", i);
+        cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
     }
     for (int i = 0; i < N; i++) {
         close(c[i]);
@@ -269,11 +204,11 @@ ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .des
     from.len = sizeof(from.ss);
     int s = accept(l, (struct sockaddr *)&from.ss, &from.len);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    sc_addr_t cn = name_of(c), cp = peer_of(c), sn = name_of(s), sp = peer_of(s);
-    cr_assert(same_name(&cp, &sn), "client's peer != accepted socket's name");
-    cr_assert(same_name(&sp, &cn), "accepted socket's peer != client's name");
-    cr_assert(same_name(&from, &cn), "address from accept != client's name");
-    cr_assert(same_name(&sn, &a), "accepted socket's name != listener's");
+    sc_addr_t cn = api_name_of(c), cp = api_peer_of(c), sn = api_name_of(s), sp = api_peer_of(s);
+    cr_assert(api_same_name(&cp, &sn), "client's peer != accepted socket's name");
+    cr_assert(api_same_name(&sp, &cn), "accepted socket's peer != client's name");
+    cr_assert(api_same_name(&from, &cn), "address from accept != client's name");
+    cr_assert(api_same_name(&sn, &a), "accepted socket's name != listener's");
     close(s);
     close(c);
     close(l);
@@ -286,11 +221,11 @@ ParameterizedTestParameters(accept, einval_when_not_listening)
 
 ParameterizedTest(int *family, accept, einval_when_not_listening, .description = "AC-04", .timeout = 10)
 {
-    int unbound = xsocket(*family, SOCK_STREAM);
+    int unbound = api_socket(*family, SOCK_STREAM);
     errno = 0;
     cr_assert_eq(accept(unbound, NULL, NULL), -1);
     cr_assert_eq(errno, EINVAL, "unbound: errno %d (%s)", errno, strerror(errno));
-    int bound = xsocket(*family, SOCK_STREAM);
+    int bound = api_socket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(bound, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     errno = 0;
@@ -377,7 +312,7 @@ ParameterizedTest(int *family, accept, eagain_on_nonblocking_empty_queue, .descr
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    set_nonblock(l);
+    api_set_nonblock(l, 1);
     errno = 0;
     cr_assert_eq(accept(l, NULL, NULL), -1);
     cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "errno %d (%s)", errno, strerror(errno));
@@ -409,7 +344,7 @@ ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_conn
     cr_assert(wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "client never saw the close");
     char b;
     cr_assert_eq(recv(c, &b, 1, 0), 0, "client: expected EOF");
-    set_nonblock(l);
+    api_set_nonblock(l, 1);
     errno = 0;
     cr_assert_eq(accept(l, NULL, NULL), -1);
     cr_assert_eq(errno, EAGAIN, "queue not empty: errno %d (%s)", errno, strerror(errno));
@@ -436,7 +371,7 @@ ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, 
     int s1 = accept(l, (struct sockaddr *)big, &len);
     cr_assert_geq(s1, 0, "accept: %s", strerror(errno));
     cr_assert_eq(len, real, "addrlen %u, expected %u", len, real);
-    sc_addr_t cn = name_of(c1);
+    sc_addr_t cn = api_name_of(c1);
     cr_assert_eq(memcmp(big, &cn.ss, real), 0, "address differs from the client's name");
 
     /* Smaller: the address is cut at the given length, the rest of the
@@ -448,7 +383,7 @@ ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, 
     int s2 = accept(l, (struct sockaddr *)small, &len);
     cr_assert_geq(s2, 0, "accept: %s", strerror(errno));
     cr_assert_eq(len, real, "addrlen %u after truncation, expected %u", len, real);
-    sc_addr_t cn2 = name_of(c2);
+    sc_addr_t cn2 = api_name_of(c2);
     cr_assert_eq(memcmp(small, &cn2.ss, 4), 0, "first bytes differ from the client's name");
     for (size_t i = 4; i < sizeof(small); i++)
         cr_assert_eq(small[i], 0xAA, "byte %zu written beyond addrlen", i);
@@ -482,8 +417,8 @@ ParameterizedTest(int *family, accept, returns_connection_reset_before_accept, .
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     int re = wait_mask(s, POLLIN, POLLHUP, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLIN | POLLHUP | POLLERR, "revents 0x%x", (unsigned)re);
-    cr_assert_eq(so_error(s), ECONNRESET, "SO_ERROR");
-    cr_assert_eq(so_error(s), 0, "SO_ERROR not cleared");
+    cr_assert_eq(api_so_error(s), ECONNRESET, "SO_ERROR");
+    cr_assert_eq(api_so_error(s), 0, "SO_ERROR not cleared");
     struct sockaddr_storage p;
     socklen_t plen = sizeof(p);
     errno = 0;
@@ -505,7 +440,7 @@ ParameterizedTest(int *family, accept, accepted_fd_does_not_inherit_o_nonblock, 
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    set_nonblock(l);
+    api_set_nonblock(l, 1);
     int c = tcp_connect(&a);
     cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     int s = accept(l, NULL, NULL);
@@ -591,20 +526,20 @@ ParameterizedTestParameters(accept, accepted_socket_inherits_listener_options)
 ParameterizedTest(int *family, accept, accepted_socket_inherits_listener_options, .description = "AC-13",
                   .timeout = 10)
 {
-    int l = xsocket(*family, SOCK_STREAM);
-    set_int(l, IPPROTO_TCP, TCP_USER_TIMEOUT, 12345);
-    set_int(l, SOL_SOCKET, SO_KEEPALIVE, 1);
-    set_int(l, IPPROTO_TCP, TCP_NODELAY, 1);
+    int l = api_socket(*family, SOCK_STREAM);
+    api_set_int(l, IPPROTO_TCP, TCP_USER_TIMEOUT, 12345);
+    api_set_int(l, SOL_SOCKET, SO_KEEPALIVE, 1);
+    api_set_int(l, IPPROTO_TCP, TCP_NODELAY, 1);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    sc_addr_t a = name_of(l);
+    sc_addr_t a = api_name_of(l);
     int c = tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    cr_assert_eq(get_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT), 12345, "TCP_USER_TIMEOUT not inherited");
-    cr_assert_eq(get_int(s, SOL_SOCKET, SO_KEEPALIVE), 1, "SO_KEEPALIVE not inherited");
-    cr_assert_eq(get_int(s, IPPROTO_TCP, TCP_NODELAY), 1, "TCP_NODELAY not inherited");
+    cr_assert_eq(api_get_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT), 12345, "TCP_USER_TIMEOUT not inherited");
+    cr_assert_eq(api_get_int(s, SOL_SOCKET, SO_KEEPALIVE), 1, "SO_KEEPALIVE not inherited");
+    cr_assert_eq(api_get_int(s, IPPROTO_TCP, TCP_NODELAY), 1, "TCP_NODELAY not inherited");
     close(s);
     close(c);
     close(l);
@@ -614,17 +549,17 @@ ParameterizedTest(int *family, accept, accepted_socket_inherits_listener_options
 Test(accept, v6_any_listener_accepts_v4_client_as_mapped, .description = "AC-14", .timeout = 10)
 {
     enter_private_netns();
-    int l = xsocket(AF_INET6, SOCK_STREAM);
-    set_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    int l = api_socket(AF_INET6, SOCK_STREAM);
+    api_set_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     struct sockaddr_in6 any;
     memset(&any, 0, sizeof(any));
     any.sin6_family = AF_INET6;
     cr_assert_eq(bind(l, (struct sockaddr *)&any, sizeof(any)), 0, "bind [::]: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    sc_addr_t la = name_of(l);
-    sc_addr_t v4 = sct_loopback(AF_INET, port_of(&la));
+    sc_addr_t la = api_name_of(l);
+    sc_addr_t v4 = sct_loopback(AF_INET, api_port_of(&la));
     int c = tcp_connect(&v4);
-    sc_addr_t cn = name_of(c);
+    sc_addr_t cn = api_name_of(c);
     struct sockaddr_in6 from;
     socklen_t len = sizeof(from);
     int s = accept(l, (struct sockaddr *)&from, &len);
@@ -634,7 +569,7 @@ Test(accept, v6_any_listener_accepts_v4_client_as_mapped, .description = "AC-14"
     cr_assert(IN6_IS_ADDR_V4MAPPED(&from.sin6_addr), "peer is not v4-mapped");
     cr_assert_eq(memcmp(&from.sin6_addr.s6_addr[12], &((struct sockaddr_in *)&cn.ss)->sin_addr, 4), 0,
                  "mapped address is not the client's");
-    cr_assert_eq(ntohs(from.sin6_port), port_of(&cn), "peer port is not the client's");
+    cr_assert_eq(ntohs(from.sin6_port), api_port_of(&cn), "peer port is not the client's");
     char text[INET6_ADDRSTRLEN];
     cr_assert_not_null(inet_ntop(AF_INET6, &from.sin6_addr, text, sizeof(text)));
     cr_assert_str_eq(text, "::ffff:127.0.0.1");
@@ -676,7 +611,7 @@ ParameterizedTest(int *family, accept, emfile_when_fd_table_full_keeps_connectio
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c = tcp_connect(&a);
     wait_queued(l, 1);
-    sc_addr_t cn = name_of(c);
+    sc_addr_t cn = api_name_of(c);
 
     struct rlimit old;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0, "getrlimit: %s", strerror(errno));
@@ -709,7 +644,7 @@ ParameterizedTest(int *family, accept, emfile_when_fd_table_full_keeps_connectio
     cr_assert_eq(rc, -1, "accept succeeded with a full descriptor table");
     cr_assert_eq(err, EMFILE, "errno %d (%s)", err, strerror(err));
     cr_assert_geq(s, 0, "accept after freeing a slot: %s", strerror(s_err));
-    cr_assert(same_name(&from, &cn), "the queued connection was lost");
+    cr_assert(api_same_name(&from, &cn), "the queued connection was lost");
     close(s);
     close(c);
     close(l);

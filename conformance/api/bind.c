@@ -40,53 +40,18 @@ static struct fam_type fam_types[] = {
 };
 #define N_FAM_TYPES (sizeof(fam_types) / sizeof(fam_types[0]))
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
-static int bind_addr(int s, const sc_addr_t *a)
-{
-    return bind(s, (const struct sockaddr *)&a->ss, a->len);
-}
-
 /* A socket bound to loopback port 0, with SO_REUSEADDR / SO_REUSEPORT set
  * first when asked; *out gets its name. */
 static int bound_with(int family, int type, int reuseaddr, int reuseport, sc_addr_t *out)
 {
-    int s = xsocket(family, type);
+    int s = api_socket(family, type);
     if (reuseaddr)
-        set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+        api_set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
     if (reuseport)
-        set_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
+        api_set_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
     sc_addr_t a = sct_loopback(family, 0);
-    cr_assert_eq(bind_addr(s, &a), 0, "bind: %s", strerror(errno));
-    *out = name_of(s);
+    cr_assert_eq(api_bind_addr(s, &a), 0, "bind: %s", strerror(errno));
+    *out = api_name_of(s);
     return s;
 }
 
@@ -124,7 +89,7 @@ static void assert_accepts(int l, const sc_addr_t *a)
 /* Checks that the UDP socket u (bound to a) still receives a datagram. */
 static void assert_receives(int u, const sc_addr_t *a)
 {
-    int c = xsocket(a->ss.ss_family, SOCK_DGRAM);
+    int c = api_socket(a->ss.ss_family, SOCK_DGRAM);
     cr_assert_eq(sendto(c, "ping", 4, 0, (const struct sockaddr *)&a->ss, a->len), 4, "sendto: %s",
                  strerror(errno));
     cr_assert(wait_events(u, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "datagram never arrived");
@@ -248,14 +213,14 @@ ParameterizedTestParameters(bind, port_0_picks_ephemeral_port)
 ParameterizedTest(struct fam_type *c, bind, port_0_picks_ephemeral_port, .description = "BD-01",
                   .timeout = 10)
 {
-    int s = xsocket(c->family, c->type);
+    int s = api_socket(c->family, c->type);
     sc_addr_t want = sct_loopback(c->family, 0);
-    cr_assert_eq(bind_addr(s, &want), 0, "bind: %s", strerror(errno));
-    sc_addr_t got = name_of(s);
+    cr_assert_eq(api_bind_addr(s, &want), 0, "bind: %s", strerror(errno));
+    sc_addr_t got = api_name_of(s);
     cr_assert_eq(got.len, want.len, "%s %s: addrlen %u", api_fam_name(c->family), api_type_name(c->type),
                  got.len);
     cr_assert_eq(got.ss.ss_family, c->family);
-    cr_assert_neq(port_of(&got), 0, "%s %s: port 0 after bind", api_fam_name(c->family),
+    cr_assert_neq(api_port_of(&got), 0, "%s %s: port 0 after bind", api_fam_name(c->family),
                   api_type_name(c->type));
     if (c->family == AF_INET6)
         cr_assert(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&got.ss)->sin6_addr), "address is not ::1");
@@ -275,9 +240,9 @@ ParameterizedTest(struct fam_type *c, bind, eaddrinuse_when_port_in_use, .descri
 {
     sc_addr_t a;
     int first = sct_bound(c->family, c->type, &a);
-    int s = xsocket(c->family, c->type);
+    int s = api_socket(c->family, c->type);
     errno = 0;
-    int rc = bind_addr(s, &a);
+    int rc = api_bind_addr(s, &a);
     cr_assert_eq(rc, -1, "%s %s: second bind succeeded", api_fam_name(c->family), api_type_name(c->type));
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     if (c->type == SOCK_STREAM)
@@ -295,15 +260,15 @@ ParameterizedTestParameters(bind, einval_when_already_bound)
 
 ParameterizedTest(struct fam_type *c, bind, einval_when_already_bound, .description = "BD-03", .timeout = 10)
 {
-    int s = xsocket(c->family, c->type);
+    int s = api_socket(c->family, c->type);
     sc_addr_t a = sct_loopback(c->family, 0);
-    cr_assert_eq(bind_addr(s, &a), 0, "bind: %s", strerror(errno));
-    sc_addr_t before = name_of(s);
+    cr_assert_eq(api_bind_addr(s, &a), 0, "bind: %s", strerror(errno));
+    sc_addr_t before = api_name_of(s);
     errno = 0;
-    int rc = bind_addr(s, &a);
+    int rc = api_bind_addr(s, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
-    sc_addr_t after = name_of(s);
+    sc_addr_t after = api_name_of(s);
     cr_assert_eq(after.len, before.len);
     cr_assert_eq(memcmp(&after.ss, &before.ss, before.len), 0, "bound address changed");
     close(s);
@@ -319,16 +284,16 @@ ParameterizedTest(int *family, bind, einval_after_udp_connect, .description = "B
 {
     sc_addr_t peer;
     int p = sct_bound(*family, SOCK_DGRAM, &peer);
-    int s = xsocket(*family, SOCK_DGRAM);
+    int s = api_socket(*family, SOCK_DGRAM);
     cr_assert_eq(connect(s, (struct sockaddr *)&peer.ss, peer.len), 0, "connect: %s", strerror(errno));
-    sc_addr_t implicit = name_of(s);
+    sc_addr_t implicit = api_name_of(s);
     sc_addr_t a = sct_loopback(*family, 0);
     errno = 0;
-    int rc = bind_addr(s, &a);
+    int rc = api_bind_addr(s, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
-    sc_addr_t after = name_of(s);
-    cr_assert_eq(port_of(&after), port_of(&implicit), "implicit port changed");
+    sc_addr_t after = api_name_of(s);
+    cr_assert_eq(api_port_of(&after), api_port_of(&implicit), "implicit port changed");
     close(s);
     close(p);
 }
@@ -344,7 +309,7 @@ ParameterizedTest(int *family, bind, einval_after_listen, .description = "BD-05"
     int l = sct_bound(*family, SOCK_STREAM, &a);
     sc_addr_t other = sct_loopback(*family, 0);
     errno = 0;
-    int rc = bind_addr(l, &other);
+    int rc = api_bind_addr(l, &other);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
     assert_accepts(l, &a);
@@ -367,14 +332,14 @@ ParameterizedTest(int *family, bind, eaddrnotavail_for_non_local_address, .descr
         *family == AF_INET6 ? "/proc/sys/net/ipv6/ip_nonlocal_bind" : "/proc/sys/net/ipv4/ip_nonlocal_bind";
     if (read_proc_int(knob, 0) != 0)
         cr_skip_test("%s is 1: non-local binds are allowed", knob);
-    int s = xsocket(*family, SOCK_STREAM);
+    int s = api_socket(*family, SOCK_STREAM);
     sc_addr_t a = sct_loopback(*family, 0);
     if (*family == AF_INET6)
         cr_assert_eq(inet_pton(AF_INET6, "2001:db8::1", &((struct sockaddr_in6 *)&a.ss)->sin6_addr), 1);
     else
         cr_assert_eq(inet_pton(AF_INET, "10.255.254.253", &((struct sockaddr_in *)&a.ss)->sin_addr), 1);
     errno = 0;
-    int rc = bind_addr(s, &a);
+    int rc = api_bind_addr(s, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EADDRNOTAVAIL, "errno %d (%s)", errno, strerror(errno));
     close(s);
@@ -384,21 +349,21 @@ ParameterizedTest(int *family, bind, eaddrnotavail_for_non_local_address, .descr
  * broadcast address. */
 Test(bind, succeeds_for_127_255_255_255, .description = "BD-07", .timeout = 10)
 {
-    int s = xsocket(AF_INET, SOCK_STREAM);
+    int s = api_socket(AF_INET, SOCK_STREAM);
     sc_addr_t a = sct_loopback(AF_INET, 0);
     ((struct sockaddr_in *)&a.ss)->sin_addr.s_addr = htonl(0x7fffffffu);
-    cr_assert_eq(bind_addr(s, &a), 0, "bind 127.255.255.255: %s", strerror(errno));
+    cr_assert_eq(api_bind_addr(s, &a), 0, "bind 127.255.255.255: %s", strerror(errno));
     close(s);
 }
 
 Test(bind, any_127_address_is_local_and_accepts, .description = "BD-07", .timeout = 10)
 {
-    int l = xsocket(AF_INET, SOCK_STREAM);
+    int l = api_socket(AF_INET, SOCK_STREAM);
     sc_addr_t a = sct_loopback(AF_INET, 0);
     ((struct sockaddr_in *)&a.ss)->sin_addr.s_addr = htonl(0x7f010203u);
-    cr_assert_eq(bind_addr(l, &a), 0, "bind 127.1.2.3: %s", strerror(errno));
+    cr_assert_eq(api_bind_addr(l, &a), 0, "bind 127.1.2.3: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    a = name_of(l);
+    a = api_name_of(l);
     cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(0x7f010203u));
     assert_accepts(l, &a);
     close(l);
@@ -411,7 +376,7 @@ ParameterizedTestParameters(bind, einval_for_addrlen_3)
 
 ParameterizedTest(int *family, bind, einval_for_addrlen_3, .description = "BD-08", .timeout = 10)
 {
-    int s = xsocket(*family, SOCK_STREAM);
+    int s = api_socket(*family, SOCK_STREAM);
     sc_addr_t a = sct_loopback(*family, 0);
     errno = 0;
     int rc = bind(s, (struct sockaddr *)&a.ss, 3);
@@ -427,7 +392,7 @@ ParameterizedTestParameters(bind, eafnosupport_for_unix_sockaddr)
 
 ParameterizedTest(int *family, bind, eafnosupport_for_unix_sockaddr, .description = "BD-09", .timeout = 10)
 {
-    int s = xsocket(*family, SOCK_STREAM);
+    int s = api_socket(*family, SOCK_STREAM);
     struct sockaddr_un un;
     memset(&un, 0, sizeof(un));
     un.sun_family = AF_UNIX;
@@ -443,7 +408,7 @@ ParameterizedTest(int *family, bind, eafnosupport_for_unix_sockaddr, .descriptio
  * smallest sockaddr_in6 Linux accepts (SIN6_LEN_RFC2133, 24). */
 Test(bind, einval_for_sockaddr_in_on_inet6_socket, .description = "BD-10", .timeout = 10)
 {
-    int s = xsocket(AF_INET6, SOCK_STREAM);
+    int s = api_socket(AF_INET6, SOCK_STREAM);
     sc_addr_t a = sct_loopback(AF_INET, 0);
     errno = 0;
     int rc = bind(s, (struct sockaddr *)&a.ss, sizeof(struct sockaddr_in));
@@ -459,21 +424,21 @@ Test(bind, einval_for_sockaddr_in_on_inet6_socket, .description = "BD-10", .time
 Test(bind, zeroed_sockaddr_binds_any_on_inet, .description = "BD-11", .timeout = 10)
 {
     enter_private_netns();
-    int s = xsocket(AF_INET, SOCK_STREAM);
+    int s = api_socket(AF_INET, SOCK_STREAM);
     struct sockaddr_in z;
     memset(&z, 0, sizeof(z));
     cr_assert_eq(z.sin_family, AF_UNSPEC);
     cr_assert_eq(bind(s, (struct sockaddr *)&z, sizeof(z)), 0, "bind: %s", strerror(errno));
-    sc_addr_t got = name_of(s);
+    sc_addr_t got = api_name_of(s);
     cr_assert_eq(got.ss.ss_family, AF_INET);
     cr_assert_eq(((struct sockaddr_in *)&got.ss)->sin_addr.s_addr, htonl(INADDR_ANY));
-    cr_assert_neq(port_of(&got), 0);
+    cr_assert_neq(api_port_of(&got), 0);
     close(s);
 }
 
 Test(bind, zeroed_sockaddr_eafnosupport_on_inet6, .description = "BD-11", .timeout = 10)
 {
-    int s = xsocket(AF_INET6, SOCK_STREAM);
+    int s = api_socket(AF_INET6, SOCK_STREAM);
     struct sockaddr_in6 z;
     memset(&z, 0, sizeof(z));
     errno = 0;
@@ -521,7 +486,7 @@ Test(bind, ebadf_for_closed_fd, .description = "BD-13", .timeout = 10)
     }
     sc_addr_t a = sct_loopback(AF_INET, 0);
     errno = 0;
-    int rc = bind_addr(fd, &a);
+    int rc = api_bind_addr(fd, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
 }
@@ -532,7 +497,7 @@ Test(bind, enotsock_for_dev_null, .description = "BD-13", .timeout = 10)
     cr_assert_geq(fd, 0, "open /dev/null: %s", strerror(errno));
     sc_addr_t a = sct_loopback(AF_INET, 0);
     errno = 0;
-    int rc = bind_addr(fd, &a);
+    int rc = api_bind_addr(fd, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, ENOTSOCK, "errno %d (%s)", errno, strerror(errno));
     close(fd);
@@ -546,17 +511,17 @@ Test(bind, enotsock_for_dev_null, .description = "BD-13", .timeout = 10)
 static int bound_explicit(int family, sc_addr_t *out)
 {
     for (int i = 0; i < 10; i++) {
-        int probe = xsocket(family, SOCK_STREAM);
+        int probe = api_socket(family, SOCK_STREAM);
         sc_addr_t a = sct_loopback(family, 0);
-        cr_assert_eq(bind_addr(probe, &a), 0, "bind: %s", strerror(errno));
-        a = name_of(probe);
+        cr_assert_eq(api_bind_addr(probe, &a), 0, "bind: %s", strerror(errno));
+        a = api_name_of(probe);
         close(probe);
-        int s = xsocket(family, SOCK_STREAM);
-        if (bind_addr(s, &a) == 0) {
+        int s = api_socket(family, SOCK_STREAM);
+        if (api_bind_addr(s, &a) == 0) {
             *out = a;
             return s;
         }
-        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", port_of(&a), strerror(errno));
+        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", api_port_of(&a), strerror(errno));
         close(s);
     }
     cr_assert_fail("no free port found for an explicit bind");
@@ -577,9 +542,9 @@ ParameterizedTest(int *family, bind, eaddrinuse_after_listener_shutdown_rd, .des
     int l = bound_explicit(*family, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
-    int s = xsocket(*family, SOCK_STREAM);
+    int s = api_socket(*family, SOCK_STREAM);
     errno = 0;
-    int rc = bind_addr(s, &a);
+    int rc = api_bind_addr(s, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     close(s);
@@ -602,10 +567,10 @@ ParameterizedTest(int *family, bind, port_0_listener_releases_port_on_shutdown_r
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
-    sc_addr_t stale = name_of(l);
-    cr_assert_eq(port_of(&stale), port_of(&a), "getsockname changed after shutdown");
-    int s = xsocket(*family, SOCK_STREAM);
-    cr_assert_eq(bind_addr(s, &a), 0, "bind to the released port: %s", strerror(errno));
+    sc_addr_t stale = api_name_of(l);
+    cr_assert_eq(api_port_of(&stale), api_port_of(&a), "getsockname changed after shutdown");
+    int s = api_socket(*family, SOCK_STREAM);
+    cr_assert_eq(api_bind_addr(s, &a), 0, "bind to the released port: %s", strerror(errno));
     close(s);
     close(l);
 }
@@ -636,20 +601,20 @@ ParameterizedTest(struct reuse_case *c, bind, server_restart_with_time_wait_need
     int l = bound_with(c->family, SOCK_STREAM, c->reuse, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     int cl = tcp_connect(&a);
-    sc_addr_t cname = name_of(cl);
+    sc_addr_t cname = api_name_of(cl);
     int acc = accept(l, NULL, NULL);
     cr_assert_geq(acc, 0, "accept: %s", strerror(errno));
     close(acc);
     assert_eof(cl);
     close(cl);
-    wait_time_wait(c->family, port_of(&a), port_of(&cname));
+    wait_time_wait(c->family, api_port_of(&a), api_port_of(&cname));
     close(l);
 
-    int n = xsocket(c->family, SOCK_STREAM);
+    int n = api_socket(c->family, SOCK_STREAM);
     if (c->reuse)
-        set_int(n, SOL_SOCKET, SO_REUSEADDR, 1);
+        api_set_int(n, SOL_SOCKET, SO_REUSEADDR, 1);
     errno = 0;
-    int rc = bind_addr(n, &a);
+    int rc = api_bind_addr(n, &a);
     if (!c->reuse) {
         cr_assert_eq(rc, -1, "rebind without SO_REUSEADDR succeeded");
         cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
@@ -681,12 +646,12 @@ ParameterizedTest(struct reuse_case *c, bind, client_time_wait_blocks_rebind_unl
     close(cl);
     assert_eof(acc);
     close(acc);
-    wait_time_wait(c->family, port_of(&ca), port_of(&la));
+    wait_time_wait(c->family, api_port_of(&ca), api_port_of(&la));
 
-    int n = xsocket(c->family, SOCK_STREAM);
-    set_int(n, SOL_SOCKET, SO_REUSEADDR, 1);
+    int n = api_socket(c->family, SOCK_STREAM);
+    api_set_int(n, SOL_SOCKET, SO_REUSEADDR, 1);
     errno = 0;
-    int rc = bind_addr(n, &ca);
+    int rc = api_bind_addr(n, &ca);
     if (!c->reuse) {
         cr_assert_eq(rc, -1, "rebind over a TIME_WAIT socket without SO_REUSEADDR succeeded");
         cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
@@ -709,10 +674,10 @@ ParameterizedTest(int *family, bind, reuseaddr_lets_two_non_listening_tcp_socket
 {
     sc_addr_t a;
     int first = bound_with(*family, SOCK_STREAM, 1, 0, &a);
-    int second = xsocket(*family, SOCK_STREAM);
-    set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
-    cr_assert_eq(bind_addr(second, &a), 0, "second bind: %s", strerror(errno));
-    sc_addr_t b = name_of(second);
+    int second = api_socket(*family, SOCK_STREAM);
+    api_set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
+    cr_assert_eq(api_bind_addr(second, &a), 0, "second bind: %s", strerror(errno));
+    sc_addr_t b = api_name_of(second);
     cr_assert_eq(memcmp(&a.ss, &b.ss, a.len), 0, "second socket bound elsewhere");
     close(second);
     close(first);
@@ -729,10 +694,10 @@ ParameterizedTest(int *family, bind, reuseaddr_eaddrinuse_when_first_listens, .d
     sc_addr_t a;
     int first = bound_with(*family, SOCK_STREAM, 1, 0, &a);
     cr_assert_eq(listen(first, 4), 0, "listen: %s", strerror(errno));
-    int second = xsocket(*family, SOCK_STREAM);
-    set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
+    int second = api_socket(*family, SOCK_STREAM);
+    api_set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
     errno = 0;
-    int rc = bind_addr(second, &a);
+    int rc = api_bind_addr(second, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     assert_accepts(first, &a);
@@ -751,9 +716,9 @@ ParameterizedTest(int *family, bind, reuseaddr_second_listen_eaddrinuse, .descri
 {
     sc_addr_t a;
     int first = bound_with(*family, SOCK_STREAM, 1, 0, &a);
-    int second = xsocket(*family, SOCK_STREAM);
-    set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
-    cr_assert_eq(bind_addr(second, &a), 0, "second bind: %s", strerror(errno));
+    int second = api_socket(*family, SOCK_STREAM);
+    api_set_int(second, SOL_SOCKET, SO_REUSEADDR, 1);
+    cr_assert_eq(api_bind_addr(second, &a), 0, "second bind: %s", strerror(errno));
     cr_assert_eq(listen(first, 4), 0, "listen: %s", strerror(errno));
     errno = 0;
     int rc = listen(second, 4);
@@ -772,22 +737,22 @@ Test(bind, reuseaddr_v4_any_eaddrinuse_under_v6_any_listener, .description = "BD
 {
     enter_private_netns();
     sct_require_family(AF_INET6);
-    int l = xsocket(AF_INET6, SOCK_STREAM);
-    set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
-    set_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    int l = api_socket(AF_INET6, SOCK_STREAM);
+    api_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+    api_set_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     struct sockaddr_in6 any6;
     memset(&any6, 0, sizeof(any6));
     any6.sin6_family = AF_INET6;
     cr_assert_eq(bind(l, (struct sockaddr *)&any6, sizeof(any6)), 0, "bind [::]: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    sc_addr_t a = name_of(l);
+    sc_addr_t a = api_name_of(l);
 
-    int s = xsocket(AF_INET, SOCK_STREAM);
-    set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+    int s = api_socket(AF_INET, SOCK_STREAM);
+    api_set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
     struct sockaddr_in any4;
     memset(&any4, 0, sizeof(any4));
     any4.sin_family = AF_INET;
-    any4.sin_port = htons(port_of(&a));
+    any4.sin_port = htons(api_port_of(&a));
     errno = 0;
     int rc = bind(s, (struct sockaddr *)&any4, sizeof(any4));
     cr_assert_eq(rc, -1);
@@ -812,11 +777,11 @@ ParameterizedTest(int *family, bind, udp_reuseaddr_group_unicast_goes_to_last_bo
     sc_addr_t a;
     g[0] = bound_with(*family, SOCK_DGRAM, 1, 0, &a);
     for (int i = 1; i < GROUP; i++) {
-        g[i] = xsocket(*family, SOCK_DGRAM);
-        set_int(g[i], SOL_SOCKET, SO_REUSEADDR, 1);
-        cr_assert_eq(bind_addr(g[i], &a), 0, "bind #%d: %s", i, strerror(errno));
+        g[i] = api_socket(*family, SOCK_DGRAM);
+        api_set_int(g[i], SOL_SOCKET, SO_REUSEADDR, 1);
+        cr_assert_eq(api_bind_addr(g[i], &a), 0, "bind #%d: %s", i, strerror(errno));
     }
-    int tx = xsocket(*family, SOCK_DGRAM);
+    int tx = api_socket(*family, SOCK_DGRAM);
     for (int i = 0; i < DATAGRAMS; i++)
         cr_assert_eq(sendto(tx, "d", 1, 0, (struct sockaddr *)&a.ss, a.len), 1, "sendto: %s",
                      strerror(errno));
@@ -852,10 +817,10 @@ ParameterizedTest(struct mix_case *c, bind, udp_reuseaddr_and_reuseport_do_not_m
 {
     sc_addr_t a;
     int first = bound_with(c->family, SOCK_DGRAM, !c->first_reuseport, c->first_reuseport, &a);
-    int second = xsocket(c->family, SOCK_DGRAM);
-    set_int(second, SOL_SOCKET, c->first_reuseport ? SO_REUSEADDR : SO_REUSEPORT, 1);
+    int second = api_socket(c->family, SOCK_DGRAM);
+    api_set_int(second, SOL_SOCKET, c->first_reuseport ? SO_REUSEADDR : SO_REUSEPORT, 1);
     errno = 0;
-    int rc = bind_addr(second, &a);
+    int rc = api_bind_addr(second, &a);
     cr_assert_eq(rc, -1, "%s: bind succeeded", api_fam_name(c->family));
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     close(second);
@@ -882,11 +847,11 @@ ParameterizedTest(struct reuseport_case *c, bind, tcp_reuseport_needs_both_socke
 {
     sc_addr_t a;
     int first = bound_with(c->family, SOCK_STREAM, 0, c->first, &a);
-    int second = xsocket(c->family, SOCK_STREAM);
+    int second = api_socket(c->family, SOCK_STREAM);
     if (c->second)
-        set_int(second, SOL_SOCKET, SO_REUSEPORT, 1);
+        api_set_int(second, SOL_SOCKET, SO_REUSEPORT, 1);
     errno = 0;
-    int rc = bind_addr(second, &a);
+    int rc = api_bind_addr(second, &a);
     if (c->first && c->second) {
         cr_assert_eq(rc, 0, "bind with SO_REUSEPORT on both: %s", strerror(errno));
         /* Both may listen: the port is shared by a reuseport group. */

@@ -60,11 +60,6 @@ static void wait_reset(int fd)
     cr_assert(ev & (POLLHUP | POLLERR), "no RST arrived (revents %#x)", ev);
 }
 
-static void set_int(int fd, int level, int name, int value)
-{
-    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt: %s", strerror(errno));
-}
-
 static void set_linger(int fd, int onoff, int secs)
 {
     struct linger lg = {.l_onoff = onoff, .l_linger = secs};
@@ -86,7 +81,7 @@ static void tcp_pair_small(int family, int *client, int *server)
     sct_require_family(family);
     int l = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(l, 0);
-    set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
     sc_addr_t a = sct_loopback(family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
     cr_assert_eq(listen(l, 4), 0);
@@ -94,7 +89,7 @@ static void tcp_pair_small(int family, int *client, int *server)
     cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
     int c = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(c, 0);
-    set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
     cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0);

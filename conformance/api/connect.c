@@ -39,45 +39,6 @@
 /* The ack number of the forged SYN-ACK of CT-23, echoed as the RST's seq. */
 #define FORGED_ACK 0x5ca1ab1eu
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int s, int level, int name)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 /* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
  * revents, 0 on timeout. */
 static int wait_events(int fd, short events, int ms)
@@ -91,11 +52,6 @@ static int wait_events(int fd, short events, int ms)
     return rc ? p.revents : 0;
 }
 
-static int so_error(int s)
-{
-    return get_int(s, SOL_SOCKET, SO_ERROR);
-}
-
 /* A blocking connect to a; returns the connected socket. */
 static int tcp_connect(const sc_addr_t *a)
 {
@@ -103,13 +59,6 @@ static int tcp_connect(const sc_addr_t *a)
     cr_assert_geq(c, 0, "socket: %s", strerror(errno));
     cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
     return c;
-}
-
-static void set_nonblock(int s)
-{
-    int fl = fcntl(s, F_GETFL);
-    cr_assert_geq(fl, 0, "F_GETFL: %s", strerror(errno));
-    cr_assert_eq(fcntl(s, F_SETFL, fl | O_NONBLOCK), 0, "F_SETFL: %s", strerror(errno));
 }
 
 /* Starts a non-blocking connect to a; returns the socket. */
@@ -156,30 +105,25 @@ static void wait_queued(int l, unsigned n)
  * any further connect is dropped and that connect stays in SYN_SENT. */
 static int full_listener(int family, sc_addr_t *a, int *filler)
 {
-    int l = xsocket(family, SOCK_STREAM);
+    int l = api_socket(family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
-    *a = name_of(l);
+    *a = api_name_of(l);
     *filler = tcp_connect_nb(a);
     cr_assert(wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
     wait_queued(l, 1);
     return l;
 }
 
-static int connect_addr(int s, const sc_addr_t *a)
-{
-    return connect(s, (const struct sockaddr *)&a->ss, a->len);
-}
-
 /* A TCP socket bound to loopback port 0 but not listening: its address
  * refuses connections, and no other socket can listen there meanwhile. */
 static int bound_not_listening(int family, sc_addr_t *a)
 {
-    int s = xsocket(family, SOCK_STREAM);
+    int s = api_socket(family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(family, 0);
     cr_assert_eq(bind(s, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    *a = name_of(s);
+    *a = api_name_of(s);
     return s;
 }
 
@@ -209,9 +153,9 @@ ParameterizedTest(struct refuse_case *c, connect, econnrefused_when_nothing_list
     int b = bound_not_listening(c->family, &a);
     if (c->closed)
         close(b);
-    int s = xsocket(c->family, SOCK_STREAM);
+    int s = api_socket(c->family, SOCK_STREAM);
     errno = 0;
-    cr_assert_eq(connect_addr(s, &a), -1);
+    cr_assert_eq(api_connect_addr(s, &a), -1);
     cr_assert_eq(errno, ECONNREFUSED, "errno %d (%s)", errno, strerror(errno));
     close(s);
     if (!c->closed)
@@ -230,11 +174,11 @@ ParameterizedTest(int *family, connect, eisconn_when_already_connected, .descrip
     int c = tcp_connect(&a);
     int s = accept_one(l);
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "connecting end: errno %d (%s)", errno, strerror(errno));
-    sc_addr_t cn = name_of(c);
+    sc_addr_t cn = api_name_of(c);
     errno = 0;
-    cr_assert_eq(connect_addr(s, &cn), -1);
+    cr_assert_eq(api_connect_addr(s, &cn), -1);
     cr_assert_eq(errno, EISCONN, "accepted end: errno %d (%s)", errno, strerror(errno));
     close(s);
     close(c);
@@ -254,7 +198,7 @@ ParameterizedTest(int *family, connect, eisconn_after_shutdown_rdwr, .descriptio
     int s = accept_one(l);
     cr_assert_eq(shutdown(c, SHUT_RDWR), 0, "shutdown: %s", strerror(errno));
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "errno %d (%s)", errno, strerror(errno));
     close(s);
     close(c);
@@ -275,7 +219,7 @@ ParameterizedTest(int *family, connect, nonblocking_einprogress_then_writable, .
     int c = tcp_connect_nb(&a);
     int re = wait_events(c, POLLOUT | POLLWRNORM, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLOUT | POLLWRNORM, "revents 0x%x", (unsigned)re);
-    cr_assert_eq(so_error(c), 0);
+    cr_assert_eq(api_so_error(c), 0);
     int s = accept_one(l);
     close(s);
     close(c);
@@ -297,13 +241,13 @@ ParameterizedTest(int *family, connect, ealready_while_in_progress, .description
     int c = tcp_connect_nb(&a);
     for (int i = 0; i < 2; i++) {
         errno = 0;
-        cr_assert_eq(connect_addr(c, &a), -1);
+        cr_assert_eq(api_connect_addr(c, &a), -1);
         cr_assert_eq(errno, EALREADY, "re-issued connect #%d: errno %d (%s)", i, errno, strerror(errno));
     }
     close(accept_one(l));
     cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "connect never completed after the drain");
-    cr_assert_eq(so_error(c), 0);
+    cr_assert_eq(api_so_error(c), 0);
     close(c);
     close(filler);
     close(l);
@@ -321,9 +265,9 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c = tcp_connect_nb(&a);
     cr_assert(wait_events(c, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT);
-    cr_assert_eq(connect_addr(c, &a), 0, "first connect after completion: %s", strerror(errno));
+    cr_assert_eq(api_connect_addr(c, &a), 0, "first connect after completion: %s", strerror(errno));
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "errno %d (%s)", errno, strerror(errno));
     close(accept_one(l));
     close(c);
@@ -352,8 +296,8 @@ ParameterizedTest(int *family, connect, nonblocking_refused_reports_hup_err_and_
     int re;
     int c = refused_nb(&a, &re);
     cr_assert_eq(re, POLLHUP | POLLERR, "revents 0x%x", (unsigned)re);
-    cr_assert_eq(so_error(c), ECONNREFUSED, "SO_ERROR");
-    cr_assert_eq(so_error(c), 0, "SO_ERROR not cleared");
+    cr_assert_eq(api_so_error(c), ECONNREFUSED, "SO_ERROR");
+    cr_assert_eq(api_so_error(c), 0, "SO_ERROR not cleared");
     char x;
     cr_assert_eq(read(c, &x, 1), 0, "read after the error: %s", strerror(errno));
     close(c);
@@ -386,7 +330,7 @@ ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports
                  strerror(errno));
     cr_assert_eq(recv(s, &x, 1, c->peek ? MSG_PEEK : 0), 0, "second %s: %s", c->peek ? "peek" : "read",
                  strerror(errno));
-    cr_assert_eq(so_error(s), 0);
+    cr_assert_eq(api_so_error(s), 0);
     close(s);
     close(b);
 }
@@ -406,15 +350,15 @@ ParameterizedTest(int *family, connect, econnaborted_once_after_failed_nonblocki
     int b = bound_not_listening(*family, &a);
     int re;
     int c = refused_nb(&a, &re);
-    cr_assert_eq(so_error(c), ECONNREFUSED);
+    cr_assert_eq(api_so_error(c), ECONNREFUSED);
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, ECONNABORTED, "errno %d (%s)", errno, strerror(errno));
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EINPROGRESS, "new attempt: errno %d (%s)", errno, strerror(errno));
     cr_assert(wait_events(c, 0, SCT_TIMEOUT_MS) & POLLERR);
-    cr_assert_eq(so_error(c), ECONNREFUSED, "new attempt not refused");
+    cr_assert_eq(api_so_error(c), ECONNREFUSED, "new attempt not refused");
     close(c);
     close(b);
 }
@@ -430,14 +374,14 @@ ParameterizedTest(int *family, connect, blocking_refused_socket_can_retry, .desc
 {
     sc_addr_t a;
     int b = bound_not_listening(*family, &a);
-    int c = xsocket(*family, SOCK_STREAM);
+    int c = api_socket(*family, SOCK_STREAM);
     for (int i = 0; i < 2; i++) {
         errno = 0;
-        cr_assert_eq(connect_addr(c, &a), -1);
+        cr_assert_eq(api_connect_addr(c, &a), -1);
         cr_assert_eq(errno, ECONNREFUSED, "attempt %d: errno %d (%s)", i, errno, strerror(errno));
     }
     cr_assert_eq(listen(b, 4), 0, "listen: %s", strerror(errno));
-    cr_assert_eq(connect_addr(c, &a), 0, "attempt with a listener: %s", strerror(errno));
+    cr_assert_eq(api_connect_addr(c, &a), 0, "attempt with a listener: %s", strerror(errno));
     close(accept_one(b));
     close(c);
     close(b);
@@ -454,7 +398,7 @@ ParameterizedTest(int *family, connect, einval_for_short_addrlen, .description =
     int l = sct_bound(*family, SOCK_STREAM, &a);
     static const socklen_t lens[] = {3, sizeof(sa_family_t)};
     for (size_t i = 0; i < 2; i++) {
-        int c = xsocket(*family, SOCK_STREAM);
+        int c = api_socket(*family, SOCK_STREAM);
         errno = 0;
         cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, lens[i]), -1);
         cr_assert_eq(errno, EINVAL, "addrlen %u: errno %d (%s)", lens[i], errno, strerror(errno));
@@ -474,7 +418,7 @@ ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .d
     long pg = sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, (size_t)pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(p, MAP_FAILED, "mmap: %s", strerror(errno));
-    int c = xsocket(*family, SOCK_STREAM);
+    int c = api_socket(*family, SOCK_STREAM);
     socklen_t len = *family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     errno = 0;
     cr_assert_eq(connect(c, (const struct sockaddr *)p, len), -1);
@@ -492,9 +436,9 @@ ParameterizedTest(int *family, connect, eafnosupport_for_family_47, .description
 {
     sc_addr_t a = sct_loopback(*family, 7);
     a.ss.ss_family = 47;
-    int c = xsocket(*family, SOCK_STREAM);
+    int c = api_socket(*family, SOCK_STREAM);
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EAFNOSUPPORT, "errno %d (%s)", errno, strerror(errno));
     close(c);
 }
@@ -508,7 +452,7 @@ Test(connect, ebadf_for_closed_fd, .description = "CT-14", .timeout = 10)
     }
     sc_addr_t a = sct_loopback(AF_INET, 7);
     errno = 0;
-    cr_assert_eq(connect_addr(fd, &a), -1);
+    cr_assert_eq(api_connect_addr(fd, &a), -1);
     cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
 }
 
@@ -518,7 +462,7 @@ Test(connect, enotsock_for_dev_null, .description = "CT-14", .timeout = 10)
     cr_assert_geq(fd, 0, "open: %s", strerror(errno));
     sc_addr_t a = sct_loopback(AF_INET, 7);
     errno = 0;
-    cr_assert_eq(connect_addr(fd, &a), -1);
+    cr_assert_eq(api_connect_addr(fd, &a), -1);
     cr_assert_eq(errno, ENOTSOCK, "errno %d (%s)", errno, strerror(errno));
     close(fd);
 }
@@ -544,9 +488,9 @@ ParameterizedTest(struct unspec_case *c, connect, econnrefused_for_unspecified_a
     void *dst = c->family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&a.ss)->sin6_addr
                                       : (void *)&((struct sockaddr_in *)&a.ss)->sin_addr;
     cr_assert_eq(inet_pton(c->family, c->text, dst), 1);
-    int s = xsocket(c->family, SOCK_STREAM);
+    int s = api_socket(c->family, SOCK_STREAM);
     errno = 0;
-    cr_assert_eq(connect_addr(s, &a), -1, "connect to %s:0 succeeded", c->text);
+    cr_assert_eq(api_connect_addr(s, &a), -1, "connect to %s:0 succeeded", c->text);
     cr_assert_eq(errno, ECONNREFUSED, "%s: errno %d (%s)", c->text, errno, strerror(errno));
     close(s);
 }
@@ -568,8 +512,8 @@ ParameterizedTest(int *family, connect, unspecified_address_reaches_local_listen
         ((struct sockaddr_in6 *)&any.ss)->sin6_addr = in6addr_any;
     else
         ((struct sockaddr_in *)&any.ss)->sin_addr.s_addr = htonl(INADDR_ANY);
-    int c = xsocket(*family, SOCK_STREAM);
-    cr_assert_eq(connect_addr(c, &any), 0, "connect: %s", strerror(errno));
+    int c = api_socket(*family, SOCK_STREAM);
+    cr_assert_eq(api_connect_addr(c, &any), 0, "connect: %s", strerror(errno));
     int s = accept_one(l);
     sc_addr_t cp;
     memset(&cp, 0, sizeof(cp));
@@ -592,17 +536,17 @@ ParameterizedTest(int *family, connect, eaddrnotavail_for_duplicate_four_tuple, 
 {
     sc_addr_t la;
     int l = sct_bound(*family, SOCK_STREAM, &la);
-    int c1 = xsocket(*family, SOCK_STREAM);
-    set_int(c1, SOL_SOCKET, SO_REUSEADDR, 1);
+    int c1 = api_socket(*family, SOCK_STREAM);
+    api_set_int(c1, SOL_SOCKET, SO_REUSEADDR, 1);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(c1, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    sc_addr_t ca = name_of(c1);
-    cr_assert_eq(connect_addr(c1, &la), 0, "connect: %s", strerror(errno));
-    int c2 = xsocket(*family, SOCK_STREAM);
-    set_int(c2, SOL_SOCKET, SO_REUSEADDR, 1);
+    sc_addr_t ca = api_name_of(c1);
+    cr_assert_eq(api_connect_addr(c1, &la), 0, "connect: %s", strerror(errno));
+    int c2 = api_socket(*family, SOCK_STREAM);
+    api_set_int(c2, SOL_SOCKET, SO_REUSEADDR, 1);
     cr_assert_eq(bind(c2, (struct sockaddr *)&ca.ss, ca.len), 0, "second bind: %s", strerror(errno));
     errno = 0;
-    cr_assert_eq(connect_addr(c2, &la), -1);
+    cr_assert_eq(api_connect_addr(c2, &la), -1);
     cr_assert_eq(errno, EADDRNOTAVAIL, "errno %d (%s)", errno, strerror(errno));
     close(c2);
     close(accept_one(l));
@@ -624,12 +568,12 @@ ParameterizedTest(int *family, connect, eaddrnotavail_when_ephemeral_range_exhau
 {
     sc_addr_t la;
     int l = sct_bound(*family, SOCK_STREAM, &la);
-    int taker = xsocket(*family, SOCK_STREAM);
+    int taker = api_socket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(taker, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    sc_addr_t ta = name_of(taker);
-    unsigned q = port_of(&ta);
-    int c = xsocket(*family, SOCK_STREAM);
+    sc_addr_t ta = api_name_of(taker);
+    unsigned q = api_port_of(&ta);
+    int c = api_socket(*family, SOCK_STREAM);
     unsigned range = q | (q << 16);
     if (setsockopt(c, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof(range)) != 0) {
         int err = errno;
@@ -638,7 +582,7 @@ ParameterizedTest(int *family, connect, eaddrnotavail_when_ephemeral_range_exhau
         cr_assert_fail("IP_LOCAL_PORT_RANGE: %s", strerror(err));
     }
     errno = 0;
-    cr_assert_eq(connect_addr(c, &la), -1, "connect found a port");
+    cr_assert_eq(api_connect_addr(c, &la), -1, "connect found a port");
     cr_assert_eq(errno, EADDRNOTAVAIL, "errno %d (%s)", errno, strerror(errno));
     close(c);
     close(taker);
@@ -658,20 +602,20 @@ ParameterizedTestParameters(connect, bind_to_listener_port_fails_at_bind_not_con
 ParameterizedTest(int *family, connect, bind_to_listener_port_fails_at_bind_not_connect,
                   .description = "CT-19", .timeout = 10)
 {
-    int l = xsocket(*family, SOCK_STREAM);
-    set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+    int l = api_socket(*family, SOCK_STREAM);
+    api_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    sc_addr_t la = name_of(l);
-    int c = xsocket(*family, SOCK_STREAM);
-    set_int(c, SOL_SOCKET, SO_REUSEADDR, 1);
+    sc_addr_t la = api_name_of(l);
+    int c = api_socket(*family, SOCK_STREAM);
+    api_set_int(c, SOL_SOCKET, SO_REUSEADDR, 1);
     errno = 0;
     cr_assert_eq(bind(c, (struct sockaddr *)&la.ss, la.len), -1, "bind to the listener's port succeeded");
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
-    cr_assert_eq(connect_addr(c, &la), 0, "connect: %s", strerror(errno));
-    sc_addr_t cn = name_of(c);
-    cr_assert_neq(port_of(&cn), port_of(&la));
+    cr_assert_eq(api_connect_addr(c, &la), 0, "connect: %s", strerror(errno));
+    sc_addr_t cn = api_name_of(c);
+    cr_assert_neq(api_port_of(&cn), api_port_of(&la));
     close(accept_one(l));
     close(c);
     close(l);
@@ -688,16 +632,16 @@ ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_di
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c = tcp_connect(&a);
-    sc_addr_t cn = name_of(c);
-    cr_assert_neq(port_of(&cn), 0);
-    sc_addr_t want = sct_loopback(*family, port_of(&cn));
+    sc_addr_t cn = api_name_of(c);
+    cr_assert_neq(api_port_of(&cn), 0);
+    sc_addr_t want = sct_loopback(*family, api_port_of(&cn));
     cr_assert_eq(cn.len, want.len);
     cr_assert_eq(memcmp(&cn.ss, &want.ss, want.len), 0, "local address is not the loopback address");
     close(accept_one(l));
     cr_assert(wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     char x;
     cr_assert_eq(recv(c, &x, 1, 0), 0, "expected EOF");
-    sc_addr_t after = name_of(c);
+    sc_addr_t after = api_name_of(c);
     cr_assert_eq(memcmp(&after.ss, &cn.ss, cn.len), 0, "name changed after the peer hung up");
     close(c);
     close(l);
@@ -712,11 +656,11 @@ ParameterizedTestParameters(connect, self_connect_succeeds_and_loops_data)
 ParameterizedTest(int *family, connect, self_connect_succeeds_and_loops_data, .description = "CT-21",
                   .timeout = 10)
 {
-    int s = xsocket(*family, SOCK_STREAM);
+    int s = api_socket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(s, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    sc_addr_t a = name_of(s);
-    cr_assert_eq(connect_addr(s, &a), 0, "self-connect: %s", strerror(errno));
+    sc_addr_t a = api_name_of(s);
+    cr_assert_eq(api_connect_addr(s, &a), 0, "self-connect: %s", strerror(errno));
     cr_assert_eq(send(s, "loop", 4, MSG_NOSIGNAL), 4, "send: %s", strerror(errno));
     cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     char b[8];
@@ -853,8 +797,8 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
     int filler;
     int l = full_listener(*family, &a, &filler);
     int c = tcp_connect_nb(&a);
-    sc_addr_t cn = name_of(c);
-    uint16_t p = port_of(&a), q = port_of(&cn);
+    sc_addr_t cn = api_name_of(c);
+    uint16_t p = api_port_of(&a), q = api_port_of(&cn);
     cr_assert_eq(wait_events(c, POLLOUT, PENDING_MS), 0, "client left SYN_SENT");
 
     int raw = socket(*family, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_TCP);
@@ -938,7 +882,7 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     sc_addr_t a;
     int filler;
     int l = full_listener(*family, &a, &filler);
-    int c = xsocket(*family, SOCK_STREAM);
+    int c = api_socket(*family, SOCK_STREAM);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_kick;
@@ -949,7 +893,7 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     atomic_store(&kick_stop, 0);
     cr_assert_eq(pthread_create(&th, NULL, kicker, &self), 0);
     errno = 0;
-    int rc = connect_addr(c, &a);
+    int rc = api_connect_addr(c, &a);
     int err = errno;
     atomic_store(&kick_stop, 1);
     pthread_join(th, NULL);
@@ -957,17 +901,17 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
     cr_assert_gt(kicks_seen, 0);
 
-    set_nonblock(c);
+    api_set_nonblock(c, 1);
     errno = 0;
-    cr_assert_eq(connect_addr(c, &a), -1);
+    cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EALREADY, "re-issued connect: errno %d (%s)", errno, strerror(errno));
 
     close(accept_one(l)); /* the filler: makes room for the interrupted attempt */
     cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "the interrupted connect never completed");
-    cr_assert_eq(so_error(c), 0);
+    cr_assert_eq(api_so_error(c), 0);
     int s = accept_one(l);
-    sc_addr_t cn = name_of(c), sp;
+    sc_addr_t cn = api_name_of(c), sp;
     memset(&sp, 0, sizeof(sp));
     sp.len = sizeof(sp.ss);
     cr_assert_eq(getpeername(s, (struct sockaddr *)&sp.ss, &sp.len), 0);

@@ -23,45 +23,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int s, int level, int name)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 /* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
  * revents, 0 on timeout. */
 static int wait_events(int fd, short events, int ms)
@@ -73,11 +34,6 @@ static int wait_events(int fd, short events, int ms)
     while (rc < 0 && errno == EINTR);
     cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
     return rc ? p.revents : 0;
-}
-
-static int so_error(int s)
-{
-    return get_int(s, SOL_SOCKET, SO_ERROR);
 }
 
 static void write_file(const char *path, const char *text)
@@ -118,16 +74,6 @@ static void enter_private_netns(void)
     close(s);
 }
 
-static int connect_addr(int s, const sc_addr_t *a)
-{
-    return connect(s, (const struct sockaddr *)&a->ss, a->len);
-}
-
-static int same_name(const sc_addr_t *a, const sc_addr_t *b)
-{
-    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
-}
-
 static void send_to(int s, const char *text, const sc_addr_t *to)
 {
     ssize_t n = (ssize_t)strlen(text);
@@ -164,15 +110,6 @@ static void expect_enotconn(int s)
     cr_assert_eq(errno, ENOTCONN, "errno %d (%s)", errno, strerror(errno));
 }
 
-static sc_addr_t peer_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getpeername(s, (struct sockaddr *)&a.ss, &a.len), 0, "getpeername: %s", strerror(errno));
-    return a;
-}
-
 /* A loopback UDP address on which no socket is bound: a port bound and
  * released again (another process could take it meanwhile; unlikely). */
 static sc_addr_t closed_udp_port(int family)
@@ -195,9 +132,9 @@ ParameterizedTest(int *family, connect_udp, sets_default_peer_and_filters_sender
     int peer = sct_bound(*family, SOCK_DGRAM, &pa);
     int other = sct_bound(*family, SOCK_DGRAM, &oa);
     int s = sct_bound(*family, SOCK_DGRAM, &sa);
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
-    sc_addr_t got = peer_of(s);
-    cr_assert(same_name(&got, &pa), "getpeername is not the peer");
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
+    sc_addr_t got = api_peer_of(s);
+    cr_assert(api_same_name(&got, &pa), "getpeername is not the peer");
     send_to(other, "stranger", &sa);
     send_to(peer, "peer", &sa);
     expect_datagram(s, "peer");
@@ -231,7 +168,7 @@ ParameterizedTest(struct queued_case *c, connect_udp, datagrams_queued_before_co
     int s = sct_bound(c->family, SOCK_DGRAM, &sa);
     send_to(c->from_peer ? peer : other, "early", &sa);
     cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "early datagram never arrived");
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
     send_to(other, "late", &sa);
     send_to(peer, "peer", &sa);
     expect_datagram(s, "early");
@@ -252,14 +189,14 @@ ParameterizedTest(int *family, connect_udp, connect_again_changes_peer, .descrip
     sc_addr_t a1, a2;
     int p1 = sct_bound(*family, SOCK_DGRAM, &a1);
     int p2 = sct_bound(*family, SOCK_DGRAM, &a2);
-    int s = xsocket(*family, SOCK_DGRAM);
-    cr_assert_eq(connect_addr(s, &a1), 0, "connect: %s", strerror(errno));
-    sc_addr_t before = name_of(s);
-    cr_assert_eq(connect_addr(s, &a2), 0, "connect again: %s", strerror(errno));
-    sc_addr_t got = peer_of(s);
-    cr_assert(same_name(&got, &a2), "peer did not change");
-    sc_addr_t after = name_of(s);
-    cr_assert_eq(port_of(&after), port_of(&before), "local port changed");
+    int s = api_socket(*family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &a1), 0, "connect: %s", strerror(errno));
+    sc_addr_t before = api_name_of(s);
+    cr_assert_eq(api_connect_addr(s, &a2), 0, "connect again: %s", strerror(errno));
+    sc_addr_t got = api_peer_of(s);
+    cr_assert(api_same_name(&got, &a2), "peer did not change");
+    sc_addr_t after = api_name_of(s);
+    cr_assert_eq(api_port_of(&after), api_port_of(&before), "local port changed");
     cr_assert_eq(send(s, "two", 3, 0), 3, "send: %s", strerror(errno));
     expect_datagram(p2, "two");
     expect_nothing(p1);
@@ -283,7 +220,7 @@ static int udp_bound_explicit(int family, sc_addr_t *out)
     for (int i = 0; i < 10; i++) {
         sc_addr_t a;
         close(sct_bound(family, SOCK_DGRAM, &a));
-        int s = xsocket(family, SOCK_DGRAM);
+        int s = api_socket(family, SOCK_DGRAM);
         if (bind(s, (struct sockaddr *)&a.ss, a.len) == 0) {
             *out = a;
             return s;
@@ -330,11 +267,11 @@ ParameterizedTest(struct unspec_case *c, connect_udp, unspec_dissolves_associati
     else if (c->bound == BOUND_PORT_0)
         s = sct_bound(c->family, SOCK_DGRAM, &sa);
     else
-        s = xsocket(c->family, SOCK_DGRAM);
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
+        s = api_socket(c->family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
     cr_assert_eq(disconnect(s), 0, "connect(AF_UNSPEC): %s", strerror(errno));
     expect_enotconn(s);
-    sc_addr_t after = name_of(s);
+    sc_addr_t after = api_name_of(s);
     sc_addr_t want;
     if (c->bound == BOUND_BY_NUMBER) {
         want = sa;
@@ -345,11 +282,11 @@ ParameterizedTest(struct unspec_case *c, connect_udp, unspec_dissolves_associati
         want.ss.ss_family = (sa_family_t)c->family;
         want.len = c->family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     }
-    cr_assert(same_name(&after, &want), "bound %d: unexpected name after disconnect (port %u)", c->bound,
-              port_of(&after));
+    cr_assert(api_same_name(&after, &want), "bound %d: unexpected name after disconnect (port %u)", c->bound,
+              api_port_of(&after));
     if (c->bound == BOUND_BY_NUMBER) {
         /* Unconnected again: any sender reaches it. */
-        int other = xsocket(c->family, SOCK_DGRAM);
+        int other = api_socket(c->family, SOCK_DGRAM);
         send_to(other, "any", &sa);
         expect_datagram(s, "any");
         close(other);
@@ -372,7 +309,7 @@ ParameterizedTestParameters(connect_udp, connect_to_port_0_succeeds_without_peer
 ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_without_peer,
                   .description = "CU-05", .timeout = 10)
 {
-    int s = xsocket(c->family, SOCK_DGRAM);
+    int s = api_socket(c->family, SOCK_DGRAM);
     sc_addr_t a = sct_loopback(c->family, 0);
     if (c->any) {
         if (c->family == AF_INET6)
@@ -380,7 +317,7 @@ ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_w
         else
             ((struct sockaddr_in *)&a.ss)->sin_addr.s_addr = htonl(INADDR_ANY);
     }
-    cr_assert_eq(connect_addr(s, &a), 0, "connect: %s", strerror(errno));
+    cr_assert_eq(api_connect_addr(s, &a), 0, "connect: %s", strerror(errno));
     expect_enotconn(s);
     close(s);
 }
@@ -395,12 +332,12 @@ ParameterizedTest(int *family, connect_udp, binds_implicitly_to_loopback, .descr
 {
     sc_addr_t pa;
     int peer = sct_bound(*family, SOCK_DGRAM, &pa);
-    int s = xsocket(*family, SOCK_DGRAM);
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
-    sc_addr_t n = name_of(s);
-    cr_assert_neq(port_of(&n), 0, "no port after connect");
-    sc_addr_t want = sct_loopback(*family, port_of(&n));
-    cr_assert(same_name(&n, &want), "local address is not loopback");
+    int s = api_socket(*family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
+    sc_addr_t n = api_name_of(s);
+    cr_assert_neq(api_port_of(&n), 0, "no port after connect");
+    sc_addr_t want = sct_loopback(*family, api_port_of(&n));
+    cr_assert(api_same_name(&n, &want), "local address is not loopback");
     close(s);
     close(peer);
 }
@@ -417,18 +354,18 @@ ParameterizedTest(int *family, connect_udp, any_bound_socket_reports_loopback_af
     enter_private_netns();
     sc_addr_t pa;
     int peer = sct_bound(*family, SOCK_DGRAM, &pa);
-    int s = xsocket(*family, SOCK_DGRAM);
+    int s = api_socket(*family, SOCK_DGRAM);
     sc_addr_t any = sct_loopback(*family, 0);
     if (*family == AF_INET6)
         ((struct sockaddr_in6 *)&any.ss)->sin6_addr = in6addr_any;
     else
         ((struct sockaddr_in *)&any.ss)->sin_addr.s_addr = htonl(INADDR_ANY);
     cr_assert_eq(bind(s, (struct sockaddr *)&any.ss, any.len), 0, "bind any: %s", strerror(errno));
-    sc_addr_t b = name_of(s);
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
-    sc_addr_t n = name_of(s);
-    sc_addr_t want = sct_loopback(*family, port_of(&b));
-    cr_assert(same_name(&n, &want), "getsockname is not loopback with the bound port");
+    sc_addr_t b = api_name_of(s);
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
+    sc_addr_t n = api_name_of(s);
+    sc_addr_t want = sct_loopback(*family, api_port_of(&b));
+    cr_assert(api_same_name(&n, &want), "getsockname is not loopback with the bound port");
     close(s);
     close(peer);
 }
@@ -444,13 +381,13 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_sets_so_error_once,
                   .timeout = 10)
 {
     sc_addr_t dead = closed_udp_port(*family);
-    int s = xsocket(*family, SOCK_DGRAM);
-    cr_assert_eq(connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
+    int s = api_socket(*family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     cr_assert_eq(send(s, "x", 1, 0), 1, "first send: %s", strerror(errno));
     int re = wait_events(s, 0, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLERR, "revents 0x%x", (unsigned)re);
-    cr_assert_eq(so_error(s), ECONNREFUSED, "SO_ERROR");
-    cr_assert_eq(so_error(s), 0, "SO_ERROR not cleared");
+    cr_assert_eq(api_so_error(s), ECONNREFUSED, "SO_ERROR");
+    cr_assert_eq(api_so_error(s), 0, "SO_ERROR not cleared");
     cr_assert_eq(wait_events(s, 0, 0), 0, "still POLLERR after SO_ERROR");
     close(s);
 }
@@ -464,8 +401,8 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_fails_next_send_onc
                   .timeout = 10)
 {
     sc_addr_t dead = closed_udp_port(*family);
-    int s = xsocket(*family, SOCK_DGRAM);
-    cr_assert_eq(connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
+    int s = api_socket(*family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     for (int round = 0; round < 2; round++) {
         cr_assert_eq(send(s, "x", 1, 0), 1, "round %d: send: %s", round, strerror(errno));
         cr_assert(wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "round %d: no ICMP error", round);
@@ -487,11 +424,11 @@ ParameterizedTest(int *family, connect_udp, recverr_queues_icmp_error_with_paylo
                   .timeout = 10)
 {
     sc_addr_t dead = closed_udp_port(*family);
-    int s = xsocket(*family, SOCK_DGRAM);
+    int s = api_socket(*family, SOCK_DGRAM);
     int level = *family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
     int opt = *family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR;
-    set_int(s, level, opt, 1);
-    cr_assert_eq(connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
+    api_set_int(s, level, opt, 1);
+    cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     static const char payload[] = "payload-of-the-lost-datagram";
     cr_assert_eq(send(s, payload, sizeof(payload), 0), (ssize_t)sizeof(payload), "send: %s", strerror(errno));
     cr_assert(wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "no ICMP error");
@@ -533,7 +470,7 @@ ParameterizedTest(int *family, connect_udp, recverr_queues_icmp_error_with_paylo
         cr_assert_eq(ee.ee_type, ICMP_DEST_UNREACH);
         cr_assert_eq(ee.ee_code, ICMP_PORT_UNREACH);
     }
-    cr_assert_eq(so_error(s), 0, "SO_ERROR not cleared by MSG_ERRQUEUE");
+    cr_assert_eq(api_so_error(s), 0, "SO_ERROR not cleared by MSG_ERRQUEUE");
     close(s);
 }
 
@@ -544,10 +481,10 @@ Test(connect_udp, inet6_socket_accepts_sockaddr_in, .description = "CU-09", .tim
     sct_require_family(AF_INET6);
     sc_addr_t pa;
     int peer = sct_bound(AF_INET, SOCK_DGRAM, &pa);
-    int s = xsocket(AF_INET6, SOCK_DGRAM);
+    int s = api_socket(AF_INET6, SOCK_DGRAM);
     cr_assert_eq(pa.len, sizeof(struct sockaddr_in));
-    cr_assert_eq(connect_addr(s, &pa), 0, "connect with a sockaddr_in: %s", strerror(errno));
-    sc_addr_t n = name_of(s);
+    cr_assert_eq(api_connect_addr(s, &pa), 0, "connect with a sockaddr_in: %s", strerror(errno));
+    sc_addr_t n = api_name_of(s);
     cr_assert_eq(n.ss.ss_family, AF_INET6);
     cr_assert_eq(n.len, sizeof(struct sockaddr_in6));
     struct sockaddr_in6 *n6 = (struct sockaddr_in6 *)&n.ss;
@@ -555,9 +492,9 @@ Test(connect_udp, inet6_socket_accepts_sockaddr_in, .description = "CU-09", .tim
     char text[INET6_ADDRSTRLEN];
     cr_assert_not_null(inet_ntop(AF_INET6, &n6->sin6_addr, text, sizeof(text)));
     cr_assert_str_eq(text, "::ffff:127.0.0.1");
-    sc_addr_t p = peer_of(s);
+    sc_addr_t p = api_peer_of(s);
     cr_assert_eq(p.ss.ss_family, AF_INET6);
-    cr_assert_eq(ntohs(((struct sockaddr_in6 *)&p.ss)->sin6_port), port_of(&pa));
+    cr_assert_eq(ntohs(((struct sockaddr_in6 *)&p.ss)->sin6_port), api_port_of(&pa));
     cr_assert_eq(send(s, "m", 1, 0), 1, "send: %s", strerror(errno));
     expect_datagram(peer, "m");
     close(s);

@@ -20,45 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int s, int level, int name)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 /* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
  * revents, 0 on timeout. */
 static int wait_events(int fd, short events, int ms)
@@ -131,29 +92,14 @@ static sc_addr_t addr_of(const char *text, uint16_t port)
     return a;
 }
 
-static int same_name(const sc_addr_t *a, const sc_addr_t *b)
-{
-    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
-}
-
-static int bind_addr(int s, const sc_addr_t *a)
-{
-    return bind(s, (const struct sockaddr *)&a->ss, a->len);
-}
-
-static int connect_addr(int s, const sc_addr_t *a)
-{
-    return connect(s, (const struct sockaddr *)&a->ss, a->len);
-}
-
 /* An AF_INET6 socket of type bound to [::]:0 with IPV6_V6ONLY v6only. */
 static int v6_any(int type, int v6only, sc_addr_t *out)
 {
-    int s = xsocket(AF_INET6, type);
-    set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, v6only);
+    int s = api_socket(AF_INET6, type);
+    api_set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, v6only);
     sc_addr_t any = addr_of("::", 0);
-    cr_assert_eq(bind_addr(s, &any), 0, "bind [::]: %s", strerror(errno));
-    *out = name_of(s);
+    cr_assert_eq(api_bind_addr(s, &any), 0, "bind [::]: %s", strerror(errno));
+    *out = api_name_of(s);
     return s;
 }
 
@@ -178,10 +124,10 @@ ParameterizedTest(struct reserve_case *c, dualstack, v6_any_reserves_every_addre
         cr_assert_eq(listen(s, 4), 0, "listen: %s", strerror(errno));
     static const char *const others[] = {"0.0.0.0", "127.0.0.1", "::1", "::ffff:127.0.0.1"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-        sc_addr_t o = addr_of(others[i], port_of(&a));
-        int t = xsocket(o.ss.ss_family, c->type);
+        sc_addr_t o = addr_of(others[i], api_port_of(&a));
+        int t = api_socket(o.ss.ss_family, c->type);
         errno = 0;
-        int rc = bind_addr(t, &o);
+        int rc = api_bind_addr(t, &o);
         int err = errno;
         close(t);
         cr_assert_eq(rc, -1, "%s %s bind to %s succeeded", api_type_name(c->type),
@@ -205,17 +151,17 @@ ParameterizedTest(int *type, dualstack, v6only_any_leaves_ipv4_free, .descriptio
     int s = v6_any(*type, 1, &a);
     static const char *const v4[] = {"0.0.0.0", "127.0.0.1", "::ffff:127.0.0.1"};
     for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
-        sc_addr_t o = addr_of(v4[i], port_of(&a));
-        int t = xsocket(o.ss.ss_family, *type);
-        int rc = bind_addr(t, &o);
+        sc_addr_t o = addr_of(v4[i], api_port_of(&a));
+        int t = api_socket(o.ss.ss_family, *type);
+        int rc = api_bind_addr(t, &o);
         int err = errno;
         close(t);
         cr_assert_eq(rc, 0, "%s bind to %s: %s", api_type_name(*type), v4[i], strerror(err));
     }
-    sc_addr_t o = addr_of("::1", port_of(&a));
-    int t = xsocket(AF_INET6, *type);
+    sc_addr_t o = addr_of("::1", api_port_of(&a));
+    int t = api_socket(AF_INET6, *type);
     errno = 0;
-    cr_assert_eq(bind_addr(t, &o), -1, "bind to [::1] succeeded");
+    cr_assert_eq(api_bind_addr(t, &o), -1, "bind to [::1] succeeded");
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     close(t);
     close(s);
@@ -225,8 +171,8 @@ ParameterizedTest(int *type, dualstack, v6only_any_leaves_ipv4_free, .descriptio
 static int try_connect(const char *text, uint16_t port)
 {
     sc_addr_t a = addr_of(text, port);
-    int c = xsocket(a.ss.ss_family, SOCK_STREAM);
-    int rc = connect_addr(c, &a);
+    int c = api_socket(a.ss.ss_family, SOCK_STREAM);
+    int rc = api_connect_addr(c, &a);
     int err = rc == 0 ? 0 : errno;
     close(c);
     return err;
@@ -248,7 +194,7 @@ Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03
     cr_assert_eq(listen(l, 8), 0, "listen: %s", strerror(errno));
     static const char *const clients[] = {"127.0.0.1", "::1", "::ffff:127.0.0.1"};
     for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
-        int err = try_connect(clients[i], port_of(&a));
+        int err = try_connect(clients[i], api_port_of(&a));
         cr_assert_eq(err, 0, "client %s: %s", clients[i], strerror(err));
         accept_and_close(l);
     }
@@ -258,15 +204,15 @@ Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03
 Test(dualstack, v6_loopback_listener_refuses_v4_clients, .description = "DS-03", .timeout = 10)
 {
     enter_private_netns();
-    int l = xsocket(AF_INET6, SOCK_STREAM);
+    int l = api_socket(AF_INET6, SOCK_STREAM);
     sc_addr_t lo = addr_of("::1", 0);
-    cr_assert_eq(bind_addr(l, &lo), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(api_bind_addr(l, &lo), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 8), 0, "listen: %s", strerror(errno));
-    sc_addr_t a = name_of(l);
-    cr_assert_eq(try_connect("::1", port_of(&a)), 0);
+    sc_addr_t a = api_name_of(l);
+    cr_assert_eq(try_connect("::1", api_port_of(&a)), 0);
     accept_and_close(l);
-    cr_assert_eq(try_connect("127.0.0.1", port_of(&a)), ECONNREFUSED, "v4 client");
-    cr_assert_eq(try_connect("::ffff:127.0.0.1", port_of(&a)), ECONNREFUSED, "v4-mapped client");
+    cr_assert_eq(try_connect("127.0.0.1", api_port_of(&a)), ECONNREFUSED, "v4 client");
+    cr_assert_eq(try_connect("::ffff:127.0.0.1", api_port_of(&a)), ECONNREFUSED, "v4-mapped client");
     close(l);
 }
 
@@ -276,8 +222,8 @@ Test(dualstack, v4_listener_refuses_v6_clients_accepts_mapped, .description = "D
     sct_require_family(AF_INET6);
     sc_addr_t a;
     int l = sct_bound(AF_INET, SOCK_STREAM, &a);
-    cr_assert_eq(try_connect("::1", port_of(&a)), ECONNREFUSED, "v6 client");
-    cr_assert_eq(try_connect("::ffff:127.0.0.1", port_of(&a)), 0, "v4-mapped client");
+    cr_assert_eq(try_connect("::1", api_port_of(&a)), ECONNREFUSED, "v6 client");
+    cr_assert_eq(try_connect("::ffff:127.0.0.1", api_port_of(&a)), 0, "v4-mapped client");
     accept_and_close(l);
     close(l);
 }
@@ -308,25 +254,25 @@ ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_
     const char *local = c->mapped ? "::ffff:127.0.0.1" : "::1";
     sc_addr_t pa;
     int peer = sct_bound(c->mapped ? AF_INET : AF_INET6, SOCK_DGRAM, &pa);
-    sc_addr_t to = addr_of(local, port_of(&pa));
-    int s = xsocket(AF_INET6, SOCK_DGRAM);
-    set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    sc_addr_t to = addr_of(local, api_port_of(&pa));
+    int s = api_socket(AF_INET6, SOCK_DGRAM);
+    api_set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     if (c->order == ORDER_BIND_CONNECT) {
         sc_addr_t b = addr_of(local, 0);
-        cr_assert_eq(bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
+        cr_assert_eq(api_bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
     }
     if (c->order == ORDER_SENDTO) {
         cr_assert_eq(sendto(s, "d", 1, 0, (struct sockaddr *)&to.ss, to.len), 1, "sendto: %s",
                      strerror(errno));
     } else {
-        cr_assert_eq(connect_addr(s, &to), 0, "connect: %s", strerror(errno));
+        cr_assert_eq(api_connect_addr(s, &to), 0, "connect: %s", strerror(errno));
         cr_assert_eq(send(s, "d", 1, 0), 1, "send: %s", strerror(errno));
     }
-    sc_addr_t n = name_of(s);
+    sc_addr_t n = api_name_of(s);
     cr_assert_eq(n.ss.ss_family, AF_INET6, "getsockname family %d", n.ss.ss_family);
-    cr_assert_neq(port_of(&n), 0);
-    sc_addr_t want = addr_of(c->order == ORDER_SENDTO ? "::" : local, port_of(&n));
-    cr_assert(same_name(&n, &want), "order %d, %s: unexpected local name", c->order, local);
+    cr_assert_neq(api_port_of(&n), 0);
+    sc_addr_t want = addr_of(c->order == ORDER_SENDTO ? "::" : local, api_port_of(&n));
+    cr_assert(api_same_name(&n, &want), "order %d, %s: unexpected local name", c->order, local);
     struct sockaddr_storage p;
     socklen_t plen = sizeof(p);
     if (c->order == ORDER_SENDTO) {
@@ -348,14 +294,14 @@ enum { VIA_TCP_CONNECT, VIA_UDP_CONNECT, VIA_UDP_SENDTO };
 /* Tries to reach to from a socket bound to local; returns 0 or errno. */
 static int try_reach(int via, const char *local, const sc_addr_t *to)
 {
-    int s = xsocket(AF_INET6, via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM);
+    int s = api_socket(AF_INET6, via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM);
     sc_addr_t b = addr_of(local, 0);
-    cr_assert_eq(bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
+    cr_assert_eq(api_bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
     int rc;
     if (via == VIA_UDP_SENDTO)
         rc = sendto(s, "x", 1, 0, (const struct sockaddr *)&to->ss, to->len) == 1 ? 0 : -1;
     else
-        rc = connect_addr(s, to);
+        rc = api_connect_addr(s, to);
     int err = rc == 0 ? 0 : errno;
     close(s);
     return err;
@@ -377,7 +323,7 @@ ParameterizedTest(int *via, dualstack, v6_bound_socket_cannot_reach_v4_mapped, .
     sct_require_family(AF_INET6);
     sc_addr_t a;
     int t = sct_bound(AF_INET, *via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM, &a);
-    sc_addr_t to = addr_of("::ffff:127.0.0.1", port_of(&a));
+    sc_addr_t to = addr_of("::ffff:127.0.0.1", api_port_of(&a));
     int err = try_reach(*via, "::1", &to);
     cr_assert_eq(err, ENETUNREACH, "via %d: errno %d (%s)", *via, err, strerror(err));
     close(t);
@@ -417,15 +363,15 @@ ParameterizedTestParameters(dualstack, second_bind_einval)
 
 ParameterizedTest(struct rebind_case *c, dualstack, second_bind_einval, .description = "DS-07", .timeout = 10)
 {
-    int s = xsocket(AF_INET6, c->type);
+    int s = api_socket(AF_INET6, c->type);
     sc_addr_t b1 = addr_of(c->first, 0), b2 = addr_of(c->second, 0);
-    cr_assert_eq(bind_addr(s, &b1), 0, "bind %s: %s", c->first, strerror(errno));
-    sc_addr_t before = name_of(s);
+    cr_assert_eq(api_bind_addr(s, &b1), 0, "bind %s: %s", c->first, strerror(errno));
+    sc_addr_t before = api_name_of(s);
     errno = 0;
-    cr_assert_eq(bind_addr(s, &b2), -1, "second bind to %s succeeded", c->second);
+    cr_assert_eq(api_bind_addr(s, &b2), -1, "second bind to %s succeeded", c->second);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
-    sc_addr_t after = name_of(s);
-    cr_assert(same_name(&before, &after), "name changed");
+    sc_addr_t after = api_name_of(s);
+    cr_assert(api_same_name(&before, &after), "name changed");
     close(s);
 }
 
@@ -446,8 +392,8 @@ Test(dualstack, v6only_default_follows_bindv6only, .description = "DS-08", .time
 {
     int sysctl = read_proc_int("/proc/sys/net/ipv6/bindv6only", -1);
     cr_assert_geq(sysctl, 0, "cannot read net.ipv6.bindv6only");
-    int s = xsocket(AF_INET6, SOCK_STREAM);
-    cr_assert_eq(get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d",
+    int s = api_socket(AF_INET6, SOCK_STREAM);
+    cr_assert_eq(api_get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d",
                  sysctl);
     close(s);
 }
@@ -456,7 +402,7 @@ Test(dualstack, v6only_default_is_0_in_a_fresh_namespace, .description = "DS-08"
 {
     enter_private_netns();
     cr_assert_eq(read_proc_int("/proc/sys/net/ipv6/bindv6only", -1), 0);
-    int s = xsocket(AF_INET6, SOCK_DGRAM);
-    cr_assert_eq(get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), 0);
+    int s = api_socket(AF_INET6, SOCK_DGRAM);
+    cr_assert_eq(api_get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), 0);
     close(s);
 }

@@ -27,45 +27,6 @@
  * the queue is full, so a late poll cannot turn this into a false result. */
 #define PENDING_MS 300
 
-static int xsocket(int family, int type)
-{
-    sct_require_family(family);
-    int s = socket(family, type, 0);
-    cr_assert_geq(s, 0, "socket(%s): %s", api_fam_name(family), strerror(errno));
-    return s;
-}
-
-static void set_int(int s, int level, int name, int v)
-{
-    cr_assert_eq(setsockopt(s, level, name, &v, sizeof(v)), 0, "setsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int s, int level, int name)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
-static sc_addr_t name_of(int s)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 /* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
  * revents, 0 on timeout. */
 static int wait_events(int fd, short events, int ms)
@@ -77,11 +38,6 @@ static int wait_events(int fd, short events, int ms)
     while (rc < 0 && errno == EINTR);
     cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
     return rc ? p.revents : 0;
-}
-
-static int so_error(int s)
-{
-    return get_int(s, SOL_SOCKET, SO_ERROR);
 }
 
 /* A blocking connect to a; returns the connected socket. */
@@ -174,11 +130,11 @@ static void wait_queued(int l, unsigned n)
  * any further connect is dropped and that connect stays in SYN_SENT. */
 static int full_listener(int family, sc_addr_t *a, int *filler)
 {
-    int l = xsocket(family, SOCK_STREAM);
+    int l = api_socket(family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
-    *a = name_of(l);
+    *a = api_name_of(l);
     *filler = tcp_connect_nb(a);
     cr_assert(wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
     wait_queued(l, 1);
@@ -215,19 +171,19 @@ static void assert_accepts(int l, const sc_addr_t *a)
 static int bound_explicit(int family, int reuse, sc_addr_t *out)
 {
     for (int i = 0; i < 10; i++) {
-        int probe = xsocket(family, SOCK_STREAM);
+        int probe = api_socket(family, SOCK_STREAM);
         sc_addr_t a = sct_loopback(family, 0);
         cr_assert_eq(bind(probe, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
-        a = name_of(probe);
+        a = api_name_of(probe);
         close(probe);
-        int s = xsocket(family, SOCK_STREAM);
+        int s = api_socket(family, SOCK_STREAM);
         if (reuse)
-            set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+            api_set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
         if (bind(s, (struct sockaddr *)&a.ss, a.len) == 0) {
             *out = a;
             return s;
         }
-        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", port_of(&a), strerror(errno));
+        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", api_port_of(&a), strerror(errno));
         close(s);
     }
     cr_assert_fail("no free port found for an explicit bind");
@@ -286,17 +242,17 @@ ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .desc
                   .timeout = 10)
 {
     enter_private_netns();
-    int l = xsocket(*family, SOCK_STREAM);
+    int l = api_socket(*family, SOCK_STREAM);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    sc_addr_t a = name_of(l);
+    sc_addr_t a = api_name_of(l);
     cr_assert_eq(a.ss.ss_family, *family);
-    cr_assert_neq(port_of(&a), 0, "no port after listen");
+    cr_assert_neq(api_port_of(&a), 0, "no port after listen");
     if (*family == AF_INET6)
         cr_assert(IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&a.ss)->sin6_addr), "not bound to ::");
     else
         cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(INADDR_ANY),
                      "not bound to 0.0.0.0");
-    sc_addr_t lo = sct_loopback(*family, port_of(&a));
+    sc_addr_t lo = sct_loopback(*family, api_port_of(&a));
     assert_accepts(l, &lo);
     close(l);
 }
@@ -317,8 +273,8 @@ ParameterizedTest(int *family, listen, again_changes_backlog, .description = "LS
         listen_queue(l, NULL, &limit);
         cr_assert_eq(limit, (unsigned)backlogs[i], "backlog %u after listen(%d)", limit, backlogs[i]);
     }
-    sc_addr_t b = name_of(l);
-    cr_assert_eq(port_of(&b), port_of(&a), "port changed");
+    sc_addr_t b = api_name_of(l);
+    cr_assert_eq(api_port_of(&b), api_port_of(&a), "port changed");
     assert_accepts(l, &a);
     close(l);
 }
@@ -336,16 +292,16 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
 {
     enum { BACKLOG = 2, QUEUED = BACKLOG + 1 };
     sc_addr_t a;
-    int l = xsocket(*family, SOCK_STREAM);
+    int l = api_socket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, BACKLOG), 0, "listen: %s", strerror(errno));
-    a = name_of(l);
+    a = api_name_of(l);
     int c[QUEUED];
     for (int i = 0; i < QUEUED; i++) {
         c[i] = tcp_connect_nb(&a);
         cr_assert(wait_events(c[i], POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "connection %d never completed", i);
-        cr_assert_eq(so_error(c[i]), 0);
+        cr_assert_eq(api_so_error(c[i]), 0);
         wait_queued(l, (unsigned)i + 1);
     }
     int pending = tcp_connect_nb(&a);
@@ -358,7 +314,7 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
     cr_assert(wait_events(pending, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT, "pending connect never completed");
-    cr_assert_eq(so_error(pending), 0);
+    cr_assert_eq(api_so_error(pending), 0);
     wait_queued(l, QUEUED);
     for (int i = 0; i < QUEUED; i++) {
         s = accept(l, NULL, NULL);
@@ -405,7 +361,7 @@ ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .descri
                   .timeout = 10)
 {
     sc_addr_t a;
-    int l = xsocket(*family, SOCK_STREAM);
+    int l = api_socket(*family, SOCK_STREAM);
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, -1), 0, "listen(-1): %s", strerror(errno));
@@ -414,7 +370,7 @@ ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .descri
     unsigned limit = 0;
     listen_queue(l, NULL, &limit);
     cr_assert_eq(limit, (unsigned)somaxconn, "backlog %u, somaxconn %d", limit, somaxconn);
-    a = name_of(l);
+    a = api_name_of(l);
     assert_accepts(l, &a);
     close(l);
 }
@@ -426,18 +382,18 @@ ParameterizedTestParameters(listen, so_acceptconn_only_on_listener)
 
 ParameterizedTest(int *family, listen, so_acceptconn_only_on_listener, .description = "LS-08", .timeout = 10)
 {
-    int fresh = xsocket(*family, SOCK_STREAM);
-    cr_assert_eq(get_int(fresh, SOL_SOCKET, SO_ACCEPTCONN), 0, "fresh TCP socket");
+    int fresh = api_socket(*family, SOCK_STREAM);
+    cr_assert_eq(api_get_int(fresh, SOL_SOCKET, SO_ACCEPTCONN), 0, "fresh TCP socket");
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1, "listener");
+    cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1, "listener");
     int c = tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    cr_assert_eq(get_int(c, SOL_SOCKET, SO_ACCEPTCONN), 0, "connected socket");
-    cr_assert_eq(get_int(s, SOL_SOCKET, SO_ACCEPTCONN), 0, "accepted socket");
-    int u = xsocket(*family, SOCK_DGRAM);
-    cr_assert_eq(get_int(u, SOL_SOCKET, SO_ACCEPTCONN), 0, "UDP socket");
+    cr_assert_eq(api_get_int(c, SOL_SOCKET, SO_ACCEPTCONN), 0, "connected socket");
+    cr_assert_eq(api_get_int(s, SOL_SOCKET, SO_ACCEPTCONN), 0, "accepted socket");
+    int u = api_socket(*family, SOCK_DGRAM);
+    cr_assert_eq(api_get_int(u, SOL_SOCKET, SO_ACCEPTCONN), 0, "UDP socket");
     close(u);
     close(s);
     close(c);
@@ -456,7 +412,7 @@ ParameterizedTest(int *family, listen, shutdown_rd_stops_listener, .description 
     int l = bound_explicit(*family, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
-    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 0, "SO_ACCEPTCONN after SHUT_RD");
+    cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 0, "SO_ACCEPTCONN after SHUT_RD");
     errno = 0;
     int rc = accept(l, NULL, NULL);
     cr_assert_eq(rc, -1);
@@ -478,7 +434,7 @@ ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .des
     int l = bound_explicit(*family, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
-    int c = xsocket(*family, SOCK_STREAM);
+    int c = api_socket(*family, SOCK_STREAM);
     errno = 0;
     int rc = connect(c, (struct sockaddr *)&a.ss, a.len);
     cr_assert_eq(rc, -1);
@@ -503,9 +459,9 @@ ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .descr
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen again: %s", strerror(errno));
-    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
-    sc_addr_t b = name_of(l);
-    cr_assert_eq(port_of(&b), port_of(&a), "port changed");
+    cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    sc_addr_t b = api_name_of(l);
+    cr_assert_eq(api_port_of(&b), api_port_of(&a), "port changed");
     assert_accepts(l, &a);
     close(l);
 }
@@ -520,7 +476,7 @@ ParameterizedTest(int *family, listen, shutdown_wr_has_no_effect, .description =
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(shutdown(l, SHUT_WR), 0, "shutdown: %s", strerror(errno));
-    cr_assert_eq(get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
     assert_accepts(l, &a);
     close(l);
 }
@@ -544,8 +500,8 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
 {
     sc_addr_t a;
     int guard = bound_explicit(c->family, 1, &a);
-    int l = xsocket(c->family, SOCK_STREAM);
-    set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+    int l = api_socket(c->family, SOCK_STREAM);
+    api_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
     int queued = tcp_connect_nb(&a);

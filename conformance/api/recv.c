@@ -32,13 +32,6 @@ static double now_ms(void)
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-static void set_nonblock(int fd, int on)
-{
-    int fl = fcntl(fd, F_GETFL);
-    cr_assert_geq(fl, 0);
-    cr_assert_eq(fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK)), 0);
-}
-
 static void set_timeo(int fd, int name, long sec, long usec)
 {
     struct timeval tv = {.tv_sec = sec, .tv_usec = usec};
@@ -215,7 +208,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_nothing_queued, .des
     errno = 0;
     ssize_t n;
     if (p->mode % 2 == 0) {
-        set_nonblock(fd, 1);
+        api_set_nonblock(fd, 1);
         n = recv(fd, buf, sizeof(buf), 0);
     } else {
         n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -1035,7 +1028,7 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_nonblocking_pending_then_eagain, .
     udp_pair(*fam, &a, &b);
     cr_assert_eq(send(a, "abc", 3, 0), 3);
     wait_readable(b);
-    set_nonblock(b, 1);
+    api_set_nonblock(b, 1);
     cr_assert_eq(shutdown(b, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     char buf[8];
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 3, "queued datagram lost: %s", strerror(errno));

@@ -21,11 +21,6 @@ static void wait_readable(int fd)
     cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1, "nothing to read after %d ms", SCT_TIMEOUT_MS);
 }
 
-static socklen_t family_len(int family)
-{
-    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 /* A datagram from a to b, both bound to loopback; *from gets a's name. */
 static void udp_sent(int family, int *a, int *b, sc_addr_t *from)
 {
@@ -69,7 +64,7 @@ ParameterizedTest(int *fam, recvfrom, udp_source_address_filled, .description = 
     char buf[8];
     cr_assert_eq(recvfrom(b, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len), 5, "recvfrom: %s",
                  strerror(errno));
-    cr_assert_eq(len, family_len(*fam), "*addrlen %u", (unsigned)len);
+    cr_assert_eq(len, api_family_len(*fam), "*addrlen %u", (unsigned)len);
     cr_assert_eq(len, sender.len);
     cr_assert_arr_eq(&from, &sender.ss, len, "source address is not the sender's name");
 
@@ -88,7 +83,7 @@ ParameterizedTest(int *fam, recvfrom, udp_source_address_filled, .description = 
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     cr_assert_eq(recvmsg(b, &m, 0), 5, "recvmsg: %s", strerror(errno));
-    cr_assert_eq(m.msg_namelen, family_len(*fam));
+    cr_assert_eq(m.msg_namelen, api_family_len(*fam));
     cr_assert_arr_eq(&from, &sender.ss, m.msg_namelen);
     close(a);
     close(b);
@@ -126,7 +121,7 @@ ParameterizedTest(int *fam, recvfrom, udp_short_address_buffer_truncated, .descr
     socklen_t len = 4;
     char buf[8];
     cr_assert_eq(recvfrom(b, buf, sizeof(buf), 0, (struct sockaddr *)from, &len), 5);
-    cr_assert_eq(len, family_len(*fam), "*addrlen %u: not the full length", (unsigned)len);
+    cr_assert_eq(len, api_family_len(*fam), "*addrlen %u: not the full length", (unsigned)len);
     cr_assert_arr_eq(from, &sender.ss, 4);
     for (size_t i = 4; i < sizeof(from); i++)
         cr_assert_eq(from[i], 0xAA, "byte %zu written past the given length", i);

@@ -53,29 +53,6 @@ static void fill_pattern(unsigned char *buf, size_t len, size_t offset)
         buf[i] = pattern(offset + i);
 }
 
-static void set_nonblock(int fd, int on)
-{
-    int fl = fcntl(fd, F_GETFL);
-    cr_assert_geq(fl, 0, "F_GETFL: %s", strerror(errno));
-    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
-    cr_assert_eq(fcntl(fd, F_SETFL, fl), 0, "F_SETFL: %s", strerror(errno));
-}
-
-static void set_int(int fd, int level, int name, int value)
-{
-    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt(%d,%d): %s", level, name,
-                 strerror(errno));
-}
-
-static int get_int(int fd, int level, int name)
-{
-    int v = -1;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(fd, level, name, &v, &len), 0, "getsockopt(%d,%d): %s", level, name,
-                 strerror(errno));
-    return v;
-}
-
 static void set_timeo(int fd, int name, int ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -108,8 +85,8 @@ static void tcp_pair_small(int family, int *client, int *server)
     sct_require_family(family);
     int l = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(l, 0, "socket: %s", strerror(errno));
-    set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    set_int(l, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    api_set_int(l, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
     sc_addr_t a = sct_loopback(family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
@@ -117,8 +94,8 @@ static void tcp_pair_small(int family, int *client, int *server)
     cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
     int c = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    set_int(c, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    api_set_int(c, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
     cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
@@ -244,7 +221,7 @@ ParameterizedTest(struct api_fam_mode *p, send, partial_when_nonblocking_and_len
 {
     int c, s;
     tcp_pair_small(p->family, &c, &s);
-    size_t len = 3 * (size_t)get_int(c, SOL_SOCKET, SO_SNDBUF);
+    size_t len = 3 * (size_t)api_get_int(c, SOL_SOCKET, SO_SNDBUF);
     unsigned char *buf = malloc(len);
     cr_assert_not_null(buf);
     fill_pattern(buf, len, 0);
@@ -252,7 +229,7 @@ ParameterizedTest(struct api_fam_mode *p, send, partial_when_nonblocking_and_len
     if (p->mode == 1) {
         n = send(c, buf, len, MSG_DONTWAIT);
     } else {
-        set_nonblock(c, 1);
+        api_set_nonblock(c, 1);
         n = p->mode == 0 ? send(c, buf, len, 0) : write(c, buf, len);
     }
     cr_assert_gt(n, 0, "send returned %zd: %s", n, strerror(errno));
@@ -304,7 +281,7 @@ ParameterizedTest(struct api_fam_mode *p, send, whole_buffer_when_blocking_and_r
 {
     int c, s;
     tcp_pair_small(p->family, &c, &s);
-    size_t len = 3 * (size_t)get_int(c, SOL_SOCKET, SO_SNDBUF);
+    size_t len = 3 * (size_t)api_get_int(c, SOL_SOCKET, SO_SNDBUF);
     unsigned char *buf = malloc(len);
     cr_assert_not_null(buf);
     fill_pattern(buf, len, 0);
@@ -335,7 +312,7 @@ ParameterizedTest(int *fam, send, eagain_and_no_pollout_when_buffer_full, .descr
 {
     int c, s;
     tcp_pair_small(*fam, &c, &s);
-    set_nonblock(c, 1);
+    api_set_nonblock(c, 1);
     size_t off = 0;
     fill_until_full(c, &off);
     char b = 'x';
@@ -599,8 +576,8 @@ ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .descrip
     int a, b;
     udp_pair(*fam, &a, &b);
     /* Ask for the smallest buffer; Linux clamps it to its minimum. */
-    set_int(a, SOL_SOCKET, SO_SNDBUF, 0);
-    int sndbuf = get_int(a, SOL_SOCKET, SO_SNDBUF);
+    api_set_int(a, SOL_SOCKET, SO_SNDBUF, 0);
+    int sndbuf = api_get_int(a, SOL_SOCKET, SO_SNDBUF);
     size_t len = (size_t)sndbuf * 2;
     cr_assert_leq(len, 60000, "minimum SO_SNDBUF %d too large for this test", sndbuf);
     unsigned char *buf = malloc(len), *got = malloc(len + 1);

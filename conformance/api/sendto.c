@@ -33,22 +33,6 @@ static void assert_nothing_queued(int fd)
     cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "errno %d (%s)", errno, strerror(errno));
 }
 
-static sc_addr_t name_of(int fd)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
-static uint16_t port_of(const sc_addr_t *a)
-{
-    if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-}
-
 static void init_msg(struct msghdr *m, struct iovec *iov, size_t iovlen, const sc_addr_t *to)
 {
     memset(m, 0, sizeof(*m));
@@ -113,7 +97,7 @@ ParameterizedTest(int *fam, sendto, connected_udp_sends_to_given_address, .descr
     from.len = sizeof(from.ss);
     cr_assert_eq(recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&from.ss, &from.len), 4);
     cr_assert_arr_eq(buf, "to-c", 4);
-    cr_assert_eq(port_of(&from), port_of(&aa));
+    cr_assert_eq(api_port_of(&from), api_port_of(&aa));
     assert_nothing_queued(b);
     /* The association itself is unchanged. */
     cr_assert_eq(send(a, "to-b", 4, 0), 4);
@@ -135,11 +119,11 @@ ParameterizedTest(int *fam, sendto, unconnected_udp_binds_implicitly, .descripti
     int b = sct_bound(*fam, SOCK_DGRAM, &ba);
     int a = socket(*fam, SOCK_DGRAM, 0);
     cr_assert_geq(a, 0);
-    sc_addr_t before = name_of(a);
-    cr_assert_eq(port_of(&before), 0, "a fresh socket already has a port");
+    sc_addr_t before = api_name_of(a);
+    cr_assert_eq(api_port_of(&before), 0, "a fresh socket already has a port");
     cr_assert_eq(sendto(a, "x", 1, 0, (struct sockaddr *)&ba.ss, ba.len), 1, "sendto: %s", strerror(errno));
-    sc_addr_t after = name_of(a);
-    cr_assert_neq(port_of(&after), 0, "no port after sendto");
+    sc_addr_t after = api_name_of(a);
+    cr_assert_neq(api_port_of(&after), 0, "no port after sendto");
     /* Bound to the wildcard address, not to the route's source. */
     if (*fam == AF_INET) {
         cr_assert_eq(after.len, sizeof(struct sockaddr_in));
@@ -154,7 +138,7 @@ ParameterizedTest(int *fam, sendto, unconnected_udp_binds_implicitly, .descripti
     char c;
     cr_assert_neq(wait_in(b), 0);
     cr_assert_eq(recvfrom(b, &c, 1, 0, (struct sockaddr *)&from.ss, &from.len), 1);
-    cr_assert_eq(port_of(&from), port_of(&after));
+    cr_assert_eq(api_port_of(&from), api_port_of(&after));
     close(a);
     close(b);
 }

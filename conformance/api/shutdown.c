@@ -82,11 +82,6 @@ static void assert_eof(int fd)
     cr_assert_eq(recv(fd, &c, 1, 0), 0, "expected EOF: %s", strerror(errno));
 }
 
-static void set_int(int fd, int level, int name, int value)
-{
-    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt: %s", strerror(errno));
-}
-
 /* A TCP pair with small fixed buffers, so a writer nobody reads from
  * fills both ends quickly. */
 static void tcp_pair_small(int family, int *client, int *server)
@@ -94,7 +89,7 @@ static void tcp_pair_small(int family, int *client, int *server)
     sct_require_family(family);
     int l = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(l, 0);
-    set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
+    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
     sc_addr_t a = sct_loopback(family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
     cr_assert_eq(listen(l, 4), 0);
@@ -102,7 +97,7 @@ static void tcp_pair_small(int family, int *client, int *server)
     cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
     int c = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(c, 0);
-    set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
+    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
     cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0);

@@ -220,15 +220,6 @@ ParameterizedTestParameters(socket, so_type_domain_protocol_report_creation_args
     return cr_make_param_array(struct type_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-static int getsockopt_int(int s, int level, int name, socklen_t *len_out)
-{
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(s, level, name, &v, &len), 0, "getsockopt(%d): %s", name, strerror(errno));
-    *len_out = len;
-    return v;
-}
-
 ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_creation_args,
                   .description = "SK-09", .timeout = 10)
 {
@@ -237,13 +228,13 @@ ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_cr
     int s = socket(c->family, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, c->protocol);
     cr_assert_geq(s, 0, "socket: %s", strerror(errno));
     socklen_t len = 0;
-    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_TYPE, &len), c->type, "%s SO_TYPE",
+    cr_assert_eq(api_getsockopt_int(s, SOL_SOCKET, SO_TYPE, &len), c->type, "%s SO_TYPE",
                  api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
-    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_DOMAIN, &len), c->family, "%s SO_DOMAIN",
+    cr_assert_eq(api_getsockopt_int(s, SOL_SOCKET, SO_DOMAIN, &len), c->family, "%s SO_DOMAIN",
                  api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
-    cr_assert_eq(getsockopt_int(s, SOL_SOCKET, SO_PROTOCOL, &len), c->protocol, "%s SO_PROTOCOL",
+    cr_assert_eq(api_getsockopt_int(s, SOL_SOCKET, SO_PROTOCOL, &len), c->protocol, "%s SO_PROTOCOL",
                  api_fam_name(c->family));
     cr_assert_eq(len, sizeof(int));
     close(s);

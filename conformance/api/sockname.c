@@ -31,20 +31,6 @@
 
 typedef int (*name_fn)(int, struct sockaddr *, socklen_t *);
 
-static socklen_t family_len(int family)
-{
-    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static sc_addr_t name_of(int fd)
-{
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    return a;
-}
-
 static void wait_hangup(int fd, short events)
 {
     struct pollfd p = {.fd = fd, .events = events};
@@ -80,7 +66,7 @@ ParameterizedTest(struct api_fam_mode *p, sockname, unbound_is_any_address_port_
     memset(&ss, 0x55, sizeof(ss));
     socklen_t len = sizeof(ss);
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0, "getsockname: %s", strerror(errno));
-    cr_assert_eq(len, family_len(p->family), "*addrlen %u", (unsigned)len);
+    cr_assert_eq(len, api_family_len(p->family), "*addrlen %u", (unsigned)len);
     cr_assert_eq(ss.ss_family, p->family);
     if (p->family == AF_INET) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -177,7 +163,7 @@ ParameterizedTest(struct api_fam_mode *p, sockname, kept_after_peer_hangs_up, .d
 {
     int c, s;
     sct_tcp_pair(p->family, &c, &s);
-    sc_addr_t before = name_of(c);
+    sc_addr_t before = api_name_of(c);
     if (p->mode == 0) {
         cr_assert_eq(close(s), 0);
         wait_hangup(c, POLLIN);
@@ -186,7 +172,7 @@ ParameterizedTest(struct api_fam_mode *p, sockname, kept_after_peer_hangs_up, .d
     } else {
         reset_by_peer(c, s);
     }
-    sc_addr_t after = name_of(c);
+    sc_addr_t after = api_name_of(c);
     cr_assert_eq(after.len, before.len);
     cr_assert_arr_eq(&after.ss, &before.ss, before.len, "local address changed after the peer left");
     close(c);
@@ -251,7 +237,7 @@ ParameterizedTest(int *fam, sockname_peer, einval_and_efault_for_bad_arguments, 
     /* Still connected and named correctly. */
     len = sizeof(ss);
     cr_assert_eq(getpeername(c, (struct sockaddr *)&ss, &len), 0);
-    sc_addr_t srv = name_of(s);
+    sc_addr_t srv = api_name_of(s);
     cr_assert_eq(len, srv.len);
     cr_assert_arr_eq(&ss, &srv.ss, len);
     close(c);

@@ -21,14 +21,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
-static int new_socket(int family, int type)
-{
-    sct_require_family(family);
-    int fd = socket(family, type, 0);
-    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
-    return fd;
-}
-
 static void assert_fails(int rc, int err, const char *what)
 {
     cr_assert_eq(rc, -1, "%s succeeded", what);
@@ -36,18 +28,11 @@ static void assert_fails(int rc, int err, const char *what)
                  strerror(err));
 }
 
-static void set_int(int fd, int level, int name, int value)
-{
-    cr_assert_eq(setsockopt(fd, level, name, &value, sizeof(value)), 0, "setsockopt(%d, %d, %d): %s", level,
-                 name, value, strerror(errno));
-}
-
+/* api_get_int that also checks the returned optlen. */
 static int get_int(int fd, int level, int name)
 {
-    int v = -12345;
-    socklen_t len = sizeof(v);
-    cr_assert_eq(getsockopt(fd, level, name, &v, &len), 0, "getsockopt(%d, %d): %s", level, name,
-                 strerror(errno));
+    socklen_t len = 0;
+    int v = api_getsockopt_int(fd, level, name, &len);
     cr_assert_eq(len, sizeof(v), "optlen %u", (unsigned)len);
     return v;
 }
@@ -100,7 +85,7 @@ ParameterizedTestParameters(sockopt, efault_for_null_optval)
 ParameterizedTest(struct api_fam_mode *p, sockopt, efault_for_null_optval, .description = "SO-02",
                   .timeout = 10)
 {
-    int fd = new_socket(p->family, p->mode);
+    int fd = api_socket(p->family, p->mode);
     errno = 0;
     assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, NULL, sizeof(int)), EFAULT, "setsockopt");
     socklen_t len = sizeof(int);
@@ -115,7 +100,7 @@ ParameterizedTestParameters(sockopt, einval_for_zero_optlen)
 }
 ParameterizedTest(int *fam, sockopt, einval_for_zero_optlen, .description = "SO-03", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     int one = 1;
     errno = 0;
     assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 0), EINVAL, "SO_REUSEADDR optlen 0");
@@ -134,7 +119,7 @@ ParameterizedTestParameters(sockopt, bad_optlen_pointer_or_value)
 ParameterizedTest(struct api_fam_mode *p, sockopt, bad_optlen_pointer_or_value, .description = "SO-04",
                   .timeout = 10)
 {
-    int fd = new_socket(p->family, p->mode);
+    int fd = api_socket(p->family, p->mode);
     int v;
     socklen_t len = (socklen_t)-1;
     errno = 0;
@@ -154,7 +139,7 @@ ParameterizedTestParameters(sockopt, unknown_level_on_tcp)
  * names ENOPROTOOPT (or EINVAL) for both. */
 ParameterizedTest(int *fam, sockopt, unknown_level_on_tcp, .description = "SO-05", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     assert_fails(set_rc(fd, 500, 1, 1), ENOPROTOOPT, "setsockopt level 500");
     assert_fails(get_rc(fd, 500, 1), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT, "getsockopt level 500");
     close(fd);
@@ -168,7 +153,7 @@ ParameterizedTestParameters(sockopt, wrong_protocol_level_on_tcp)
  * as for an unknown level (SO-05). */
 ParameterizedTest(int *fam, sockopt, wrong_protocol_level_on_tcp, .description = "SO-06", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     assert_fails(set_rc(fd, IPPROTO_UDP, SO_OOBINLINE, 1), ENOPROTOOPT, "setsockopt");
     assert_fails(get_rc(fd, IPPROTO_UDP, SO_OOBINLINE), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT,
                  "getsockopt");
@@ -181,7 +166,7 @@ ParameterizedTestParameters(sockopt, enoprotoopt_for_unknown_name)
 }
 ParameterizedTest(int *fam, sockopt, enoprotoopt_for_unknown_name, .description = "SO-07", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     int levels[] = {IPPROTO_IP, IPPROTO_TCP};
     for (int i = 0; i < 2; i++) {
         assert_fails(set_rc(fd, levels[i], -1, 1), ENOPROTOOPT,
@@ -199,7 +184,7 @@ ParameterizedTestParameters(sockopt, ipv6_level_on_ipv4_socket)
 }
 ParameterizedTest(int *type, sockopt, ipv6_level_on_ipv4_socket, .description = "SO-08", .timeout = 10)
 {
-    int fd = new_socket(AF_INET, *type);
+    int fd = api_socket(AF_INET, *type);
     assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_RECVERR, 1), ENOPROTOOPT, "set IPV6_RECVERR");
     /* ENOTSUP and EOPNOTSUPP are the same value on Linux. */
     assert_fails(get_rc(fd, IPPROTO_IPV6, IPV6_RECVERR), ENOTSUP, "get IPV6_RECVERR");
@@ -213,11 +198,11 @@ ParameterizedTestParameters(sockopt, short_optlen_truncates_silently)
 }
 ParameterizedTest(int *fam, sockopt, short_optlen_truncates_silently, .description = "SO-09", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     int opts[] = {TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT};
     int vals[] = {0x1234, 0x0321, 0x42};
     for (int i = 0; i < 3; i++) {
-        set_int(fd, IPPROTO_TCP, opts[i], vals[i]);
+        api_set_int(fd, IPPROTO_TCP, opts[i], vals[i]);
         unsigned char buf[sizeof(int)];
         memset(buf, 0xAA, sizeof(buf));
         socklen_t len = 1;
@@ -241,7 +226,7 @@ ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_refused_connec
                   .timeout = 10)
 {
     /* A port that is bound but not listening: the SYN gets an RST. */
-    int hold = new_socket(*fam, SOCK_STREAM);
+    int hold = api_socket(*fam, SOCK_STREAM);
     sc_addr_t a = sct_loopback(*fam, 0);
     cr_assert_eq(bind(hold, (struct sockaddr *)&a.ss, a.len), 0);
     a.len = sizeof(a.ss);
@@ -290,7 +275,7 @@ ParameterizedTestParameters(sockopt, edom_for_timeout_usec_out_of_range)
 ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .description = "SO-11",
                   .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_STREAM);
+    int fd = api_socket(*fam, SOCK_STREAM);
     int names[] = {SO_RCVTIMEO, SO_SNDTIMEO};
     long usecs[] = {1000000, -1};
     for (int n = 0; n < 2; n++) {
@@ -321,21 +306,21 @@ ParameterizedTestParameters(sockopt, buffer_sizes_doubled_and_clamped)
 ParameterizedTest(struct api_fam_mode *p, sockopt, buffer_sizes_doubled_and_clamped, .description = "SO-12",
                   .timeout = 10)
 {
-    int fd = new_socket(p->family, p->mode);
+    int fd = api_socket(p->family, p->mode);
     int names[] = {SO_RCVBUF, SO_SNDBUF};
     const char *maxes[] = {"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"};
     for (int n = 0; n < 2; n++) {
-        set_int(fd, SOL_SOCKET, names[n], 32768);
+        api_set_int(fd, SOL_SOCKET, names[n], 32768);
         cr_assert_eq(get_int(fd, SOL_SOCKET, names[n]), 65536, "option %d: not doubled", names[n]);
-        set_int(fd, SOL_SOCKET, names[n], 0);
+        api_set_int(fd, SOL_SOCKET, names[n], 0);
         int min0 = get_int(fd, SOL_SOCKET, names[n]);
-        set_int(fd, SOL_SOCKET, names[n], 1);
+        api_set_int(fd, SOL_SOCKET, names[n], 1);
         int min1 = get_int(fd, SOL_SOCKET, names[n]);
         cr_assert_gt(min0, 0, "option %d: size 0 kept", names[n]);
         cr_assert_eq(min0, min1, "option %d: no common minimum (%d vs %d)", names[n], min0, min1);
         long max = read_sysctl(maxes[n]);
         if (max > 0 && max < INT_MAX / 4) {
-            set_int(fd, SOL_SOCKET, names[n], (int)(max * 2));
+            api_set_int(fd, SOL_SOCKET, names[n], (int)(max * 2));
             cr_assert_eq(get_int(fd, SOL_SOCKET, names[n]), (int)(max * 2),
                          "option %d: not capped at 2 x %ld", names[n], max);
         }
@@ -362,7 +347,7 @@ ParameterizedTestParameters(sockopt, bufforce_eperm_without_net_admin)
 }
 ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .description = "SO-12", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_DGRAM);
+    int fd = api_socket(*fam, SOCK_DGRAM);
     cr_assert_eq(drop_net_admin(), 0, "capset: %s", strerror(errno));
     int before = get_int(fd, SOL_SOCKET, SO_RCVBUF);
     assert_fails(set_rc(fd, SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20), EPERM, "SO_RCVBUFFORCE");
@@ -377,7 +362,7 @@ ParameterizedTestParameters(sockopt, bufforce_above_max_with_net_admin)
 }
 ParameterizedTest(int *fam, sockopt, bufforce_above_max_with_net_admin, .description = "SO-12", .timeout = 10)
 {
-    int fd = new_socket(*fam, SOCK_DGRAM);
+    int fd = api_socket(*fam, SOCK_DGRAM);
     long max = read_sysctl("/proc/sys/net/core/rmem_max");
     if (max <= 0 || max >= INT_MAX / 8)
         cr_skip_test("cannot read a usable /proc/sys/net/core/rmem_max");
@@ -412,14 +397,14 @@ ParameterizedTest(struct bool_opt *o, sockopt, boolean_default_off_and_round_tri
     for (int f = 0; f < 2; f++) {
         if (api_families[f] == AF_INET6 && !sct_have_ipv6())
             continue;
-        int fd = new_socket(api_families[f], o->type);
+        int fd = api_socket(api_families[f], o->type);
         cr_assert_eq(get_int(fd, o->level, o->name), 0, "option %d/%d on by default", o->level, o->name);
-        set_int(fd, o->level, o->name, 1);
+        api_set_int(fd, o->level, o->name, 1);
         cr_assert_eq(get_int(fd, o->level, o->name), 1);
         /* Any non-zero value turns it on; Linux reads it back as 1. */
-        set_int(fd, o->level, o->name, 7);
+        api_set_int(fd, o->level, o->name, 7);
         cr_assert_eq(get_int(fd, o->level, o->name), 1);
-        set_int(fd, o->level, o->name, 0);
+        api_set_int(fd, o->level, o->name, 0);
         cr_assert_eq(get_int(fd, o->level, o->name), 0);
         close(fd);
     }
@@ -431,7 +416,7 @@ ParameterizedTestParameters(sockopt, ip_ttl_range_and_reset)
 }
 ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO-14", .timeout = 10)
 {
-    int fd = new_socket(AF_INET, *type);
+    int fd = api_socket(AF_INET, *type);
     int dflt = get_int(fd, IPPROTO_IP, IP_TTL);
     long sys = read_sysctl("/proc/sys/net/ipv4/ip_default_ttl");
     if (sys > 0)
@@ -443,11 +428,11 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
                      : bad[i] == 256 ? "TTL 256"
                                      : "TTL -2");
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "a refused TTL changed the value");
-    set_int(fd, IPPROTO_IP, IP_TTL, 1);
+    api_set_int(fd, IPPROTO_IP, IP_TTL, 1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 1);
-    set_int(fd, IPPROTO_IP, IP_TTL, 255);
+    api_set_int(fd, IPPROTO_IP, IP_TTL, 255);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 255);
-    set_int(fd, IPPROTO_IP, IP_TTL, -1);
+    api_set_int(fd, IPPROTO_IP, IP_TTL, -1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "-1 did not restore the default");
     close(fd);
 }
