@@ -39,19 +39,6 @@
 #define KICK_MS 20
 #define KICK_MAX 250
 
-/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
- * revents, 0 on timeout. */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 /* A blocking connect to a; returns the connected socket. */
 static int tcp_connect(const sc_addr_t *a)
 {
@@ -128,11 +115,11 @@ static void wait_queued(int l, unsigned n)
 static int wait_mask(int fd, short events, int need, int ms)
 {
     for (int waited = 0; waited < ms; waited += 10) {
-        int re = wait_events(fd, events, 10);
+        int re = api_wait_events(fd, events, 10);
         if ((re & need) == need)
-            return wait_events(fd, events, 0);
+            return api_wait_events(fd, events, 0);
     }
-    return wait_events(fd, events, 0);
+    return api_wait_events(fd, events, 0);
 }
 
 ParameterizedTestParameters(accept, returns_new_fd_and_listener_keeps_accepting)
@@ -176,13 +163,13 @@ ParameterizedTest(int *family, accept, listener_readable_only_while_connection_p
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    cr_assert_eq(wait_events(l, POLLIN, 0), 0, "listener readable with an empty queue");
+    cr_assert_eq(api_wait_events(l, POLLIN, 0), 0, "listener readable with an empty queue");
     int c = tcp_connect(&a);
-    cr_assert_eq(wait_events(l, POLLIN, SCT_TIMEOUT_MS), POLLIN,
+    cr_assert_eq(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS), POLLIN,
                  "listener not readable with a pending connection");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    cr_assert_eq(wait_events(l, POLLIN, 0), 0, "listener still readable after accept");
+    cr_assert_eq(api_wait_events(l, POLLIN, 0), 0, "listener still readable after accept");
     close(s);
     close(c);
     close(l);
@@ -341,7 +328,7 @@ ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_conn
     int rc = accept(l, (struct sockaddr *)&from, &len);
     cr_assert_eq(rc, -1, "accept returned %d", rc);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
-    cr_assert(wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "client never saw the close");
+    cr_assert(api_wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "client never saw the close");
     char b;
     cr_assert_eq(recv(c, &b, 1, 0), 0, "client: expected EOF");
     api_set_nonblock(l, 1);
@@ -442,7 +429,7 @@ ParameterizedTest(int *family, accept, accepted_fd_does_not_inherit_o_nonblock, 
     int l = sct_bound(*family, SOCK_STREAM, &a);
     api_set_nonblock(l, 1);
     int c = tcp_connect(&a);
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     cr_assert_eq(fcntl(s, F_GETFL) & O_NONBLOCK, 0, "accepted socket is non-blocking");

@@ -55,18 +55,6 @@ static int bound_with(int family, int type, int reuseaddr, int reuseport, sc_add
     return s;
 }
 
-/* Waits until fd reports one of events; returns revents (0 on timeout). */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 static int tcp_connect(const sc_addr_t *a)
 {
     int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
@@ -79,7 +67,7 @@ static int tcp_connect(const sc_addr_t *a)
 static void assert_accepts(int l, const sc_addr_t *a)
 {
     int c = tcp_connect(a);
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
@@ -92,7 +80,7 @@ static void assert_receives(int u, const sc_addr_t *a)
     int c = api_socket(a->ss.ss_family, SOCK_DGRAM);
     cr_assert_eq(sendto(c, "ping", 4, 0, (const struct sockaddr *)&a->ss, a->len), 4, "sendto: %s",
                  strerror(errno));
-    cr_assert(wait_events(u, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "datagram never arrived");
+    cr_assert(api_wait_events(u, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "datagram never arrived");
     char buf[8];
     cr_assert_eq(recv(u, buf, sizeof(buf), MSG_DONTWAIT), 4);
     close(c);
@@ -167,7 +155,7 @@ static void wait_time_wait(int family, uint16_t lport, uint16_t rport)
 /* Reads EOF from s within the deadline. */
 static void assert_eof(int s)
 {
-    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
+    cr_assert(api_wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
     char b;
     cr_assert_eq(recv(s, &b, 1, 0), 0, "expected EOF");
 }
@@ -787,7 +775,7 @@ ParameterizedTest(int *family, bind, udp_reuseaddr_group_unicast_goes_to_last_bo
                      strerror(errno));
     char b[4];
     for (int i = 0; i < DATAGRAMS; i++) {
-        cr_assert(wait_events(g[GROUP - 1], POLLIN, SCT_TIMEOUT_MS) & POLLIN,
+        cr_assert(api_wait_events(g[GROUP - 1], POLLIN, SCT_TIMEOUT_MS) & POLLIN,
                   "last bound socket got only %d of %d datagrams", i, DATAGRAMS);
         cr_assert_eq(recv(g[GROUP - 1], b, sizeof(b), MSG_DONTWAIT), 1);
     }

@@ -21,42 +21,14 @@
 #define SMALL_BUF 16384
 #define CHUNK 65536
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static unsigned char pattern(size_t i)
 {
     return (unsigned char)(i * 31u + i / 251u);
 }
 
-static short wait_events(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc = poll(&p, 1, timeout_ms);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc == 1 ? p.revents : 0;
-}
-
-static void wait_inq(int fd, int n)
-{
-    int inq = -1;
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
-        cr_assert_eq(ioctl(fd, FIONREAD, &inq), 0, "FIONREAD: %s", strerror(errno));
-        if (inq >= n)
-            return;
-        poll(NULL, 0, 1);
-    }
-    cr_assert_fail("only %d of %d bytes arrived", inq, n);
-}
-
 static void wait_reset(int fd)
 {
-    short ev = wait_events(fd, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
+    short ev = api_poll_once(fd, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
     cr_assert(ev & (POLLHUP | POLLERR), "no RST arrived (revents %#x)", ev);
 }
 
@@ -108,9 +80,9 @@ ParameterizedTest(int *fam, close, rst_when_unread_data, .description = "CL-01",
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(send(s, "buffered", 8, 0), 8);
-    wait_inq(c, 8);
+    api_wait_inq(c, 8);
     cr_assert_eq(send(c, "unread", 6, 0), 6);
-    wait_inq(s, 6);
+    api_wait_inq(s, 6);
     cr_assert_eq(close(s), 0);
     wait_reset(c);
     char buf[16];
@@ -168,9 +140,9 @@ ParameterizedTest(struct api_fam_mode *p, close, returns_at_once_with_linger_whe
         }
     }
     set_linger(fd, 1, 5);
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     cr_assert_eq(close(fd), 0, "close: %s", strerror(errno));
-    double took = now_ms() - t0;
+    double took = api_now_ms() - t0;
     cr_assert_lt(took, 2000.0, "close lingered %.0f ms", took);
 }
 
@@ -186,14 +158,14 @@ ParameterizedTest(int *fam, close, dup_keeps_socket_open, .description = "CL-04"
     cr_assert_geq(d, 0);
     cr_assert_eq(close(c), 0);
     /* The peer sees nothing: the socket is still open. */
-    cr_assert_eq(wait_events(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw EOF or data");
+    cr_assert_eq(api_poll_once(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw EOF or data");
     cr_assert_eq(send(d, "via-dup", 7, 0), 7, "send on the duplicate: %s", strerror(errno));
-    wait_inq(s, 7);
+    api_wait_inq(s, 7);
     char buf[16];
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 7);
     cr_assert_arr_eq(buf, "via-dup", 7);
     cr_assert_eq(send(s, "back", 4, 0), 4);
-    wait_inq(d, 4);
+    api_wait_inq(d, 4);
     cr_assert_eq(recv(d, buf, sizeof(buf), 0), 4);
     cr_assert_arr_eq(buf, "back", 4);
     /* The closed number is no longer a descriptor. */
@@ -205,7 +177,7 @@ ParameterizedTest(int *fam, close, dup_keeps_socket_open, .description = "CL-04"
     cr_assert_eq(errno, EBADF, "second close: errno %d (%s)", errno, strerror(errno));
     /* Closing the last descriptor closes the connection. */
     cr_assert_eq(close(d), 0);
-    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_poll_once(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 0, "no EOF after the last close");
     close(s);
 }
@@ -243,7 +215,7 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
             continue;
         }
         cr_assert(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "send: %s", strerror(errno));
-        if (wait_events(c, POLLOUT, 200) == 0)
+        if (api_poll_once(c, POLLOUT, 200) == 0)
             break;
     }
     int unsent = -1;
@@ -252,7 +224,7 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
     cr_assert_eq(close(c), 0);
     size_t got = 0;
     for (int i = 0; i < 1000000; i++) {
-        cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
+        cr_assert(api_poll_once(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
                   sent);
         ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0)

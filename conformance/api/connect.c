@@ -39,19 +39,6 @@
 /* The ack number of the forged SYN-ACK of CT-23, echoed as the RST's seq. */
 #define FORGED_ACK 0x5ca1ab1eu
 
-/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
- * revents, 0 on timeout. */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 /* A blocking connect to a; returns the connected socket. */
 static int tcp_connect(const sc_addr_t *a)
 {
@@ -111,7 +98,8 @@ static int full_listener(int family, sc_addr_t *a, int *filler)
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
     *a = api_name_of(l);
     *filler = tcp_connect_nb(a);
-    cr_assert(wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
+    cr_assert(api_wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT,
+              "first connection never completed");
     wait_queued(l, 1);
     return l;
 }
@@ -129,7 +117,7 @@ static int bound_not_listening(int family, sc_addr_t *a)
 
 static int accept_one(int l)
 {
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     return s;
@@ -217,7 +205,7 @@ ParameterizedTest(int *family, connect, nonblocking_einprogress_then_writable, .
     int l = sct_bound(*family, SOCK_STREAM, &a);
     sct_require_family(*family);
     int c = tcp_connect_nb(&a);
-    int re = wait_events(c, POLLOUT | POLLWRNORM, SCT_TIMEOUT_MS);
+    int re = api_wait_events(c, POLLOUT | POLLWRNORM, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLOUT | POLLWRNORM, "revents 0x%x", (unsigned)re);
     cr_assert_eq(api_so_error(c), 0);
     int s = accept_one(l);
@@ -245,7 +233,7 @@ ParameterizedTest(int *family, connect, ealready_while_in_progress, .description
         cr_assert_eq(errno, EALREADY, "re-issued connect #%d: errno %d (%s)", i, errno, strerror(errno));
     }
     close(accept_one(l));
-    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
+    cr_assert(api_wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "connect never completed after the drain");
     cr_assert_eq(api_so_error(c), 0);
     close(c);
@@ -264,7 +252,7 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c = tcp_connect_nb(&a);
-    cr_assert(wait_events(c, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT);
+    cr_assert(api_wait_events(c, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT);
     cr_assert_eq(api_connect_addr(c, &a), 0, "first connect after completion: %s", strerror(errno));
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
@@ -279,7 +267,7 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
 static int refused_nb(const sc_addr_t *a, int *revents)
 {
     int c = tcp_connect_nb(a);
-    *revents = wait_events(c, 0, SCT_TIMEOUT_MS);
+    *revents = api_wait_events(c, 0, SCT_TIMEOUT_MS);
     return c;
 }
 
@@ -357,7 +345,7 @@ ParameterizedTest(int *family, connect, econnaborted_once_after_failed_nonblocki
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EINPROGRESS, "new attempt: errno %d (%s)", errno, strerror(errno));
-    cr_assert(wait_events(c, 0, SCT_TIMEOUT_MS) & POLLERR);
+    cr_assert(api_wait_events(c, 0, SCT_TIMEOUT_MS) & POLLERR);
     cr_assert_eq(api_so_error(c), ECONNREFUSED, "new attempt not refused");
     close(c);
     close(b);
@@ -638,7 +626,7 @@ ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_di
     cr_assert_eq(cn.len, want.len);
     cr_assert_eq(memcmp(&cn.ss, &want.ss, want.len), 0, "local address is not the loopback address");
     close(accept_one(l));
-    cr_assert(wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     char x;
     cr_assert_eq(recv(c, &x, 1, 0), 0, "expected EOF");
     sc_addr_t after = api_name_of(c);
@@ -662,7 +650,7 @@ ParameterizedTest(int *family, connect, self_connect_succeeds_and_loops_data, .d
     sc_addr_t a = api_name_of(s);
     cr_assert_eq(api_connect_addr(s, &a), 0, "self-connect: %s", strerror(errno));
     cr_assert_eq(send(s, "loop", 4, MSG_NOSIGNAL), 4, "send: %s", strerror(errno));
-    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     char b[8];
     cr_assert_eq(recv(s, b, sizeof(b), 0), 4);
     cr_assert_eq(memcmp(b, "loop", 4), 0);
@@ -693,7 +681,7 @@ ParameterizedTest(struct shut_case *c, connect, shutdown_while_connecting_errors
     int l = full_listener(c->family, &a, &filler);
     int s = tcp_connect_nb(&a);
     cr_assert_eq(shutdown(s, c->how), 0, "shutdown(%d): %s", c->how, strerror(errno));
-    int re = wait_events(s, 0, SCT_TIMEOUT_MS);
+    int re = api_wait_events(s, 0, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLHUP | POLLERR, "how %d: revents 0x%x", c->how, (unsigned)re);
     close(s);
     close(filler);
@@ -799,7 +787,7 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
     int c = tcp_connect_nb(&a);
     sc_addr_t cn = api_name_of(c);
     uint16_t p = api_port_of(&a), q = api_port_of(&cn);
-    cr_assert_eq(wait_events(c, POLLOUT, PENDING_MS), 0, "client left SYN_SENT");
+    cr_assert_eq(api_wait_events(c, POLLOUT, PENDING_MS), 0, "client left SYN_SENT");
 
     int raw = socket(*family, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_TCP);
     if (raw < 0 && (errno == EPERM || errno == EACCES))
@@ -819,7 +807,7 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
      * not by the number of wakeups. */
     int close_rsts = 0, answered = 0;
     for (long long end = now_ms() + 2 * SCT_TIMEOUT_MS; !answered && now_ms() < end;) {
-        if (!(wait_events(raw, POLLIN, 10) & POLLIN))
+        if (!(api_wait_events(raw, POLLIN, 10) & POLLIN))
             continue;
         unsigned char pkt[2048];
         ssize_t n;
@@ -907,7 +895,7 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     cr_assert_eq(errno, EALREADY, "re-issued connect: errno %d (%s)", errno, strerror(errno));
 
     close(accept_one(l)); /* the filler: makes room for the interrupted attempt */
-    cr_assert(wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
+    cr_assert(api_wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "the interrupted connect never completed");
     cr_assert_eq(api_so_error(c), 0);
     int s = accept_one(l);

@@ -23,19 +23,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
- * revents, 0 on timeout. */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -84,7 +71,7 @@ static void send_to(int s, const char *text, const sc_addr_t *to)
 /* Receives the next datagram within the deadline and checks its text. */
 static void expect_datagram(int s, const char *text)
 {
-    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "datagram \"%s\" never arrived", text);
+    cr_assert(api_wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "datagram \"%s\" never arrived", text);
     char b[64];
     ssize_t n = recv(s, b, sizeof(b) - 1, MSG_DONTWAIT);
     cr_assert_geq(n, 0, "recv: %s", strerror(errno));
@@ -167,7 +154,7 @@ ParameterizedTest(struct queued_case *c, connect_udp, datagrams_queued_before_co
     int other = sct_bound(c->family, SOCK_DGRAM, &oa);
     int s = sct_bound(c->family, SOCK_DGRAM, &sa);
     send_to(c->from_peer ? peer : other, "early", &sa);
-    cr_assert(wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "early datagram never arrived");
+    cr_assert(api_wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "early datagram never arrived");
     cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
     send_to(other, "late", &sa);
     send_to(peer, "peer", &sa);
@@ -384,11 +371,11 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_sets_so_error_once,
     int s = api_socket(*family, SOCK_DGRAM);
     cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     cr_assert_eq(send(s, "x", 1, 0), 1, "first send: %s", strerror(errno));
-    int re = wait_events(s, 0, SCT_TIMEOUT_MS);
+    int re = api_wait_events(s, 0, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLERR, "revents 0x%x", (unsigned)re);
     cr_assert_eq(api_so_error(s), ECONNREFUSED, "SO_ERROR");
     cr_assert_eq(api_so_error(s), 0, "SO_ERROR not cleared");
-    cr_assert_eq(wait_events(s, 0, 0), 0, "still POLLERR after SO_ERROR");
+    cr_assert_eq(api_wait_events(s, 0, 0), 0, "still POLLERR after SO_ERROR");
     close(s);
 }
 
@@ -405,7 +392,7 @@ ParameterizedTest(int *family, connect_udp, port_unreachable_fails_next_send_onc
     cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     for (int round = 0; round < 2; round++) {
         cr_assert_eq(send(s, "x", 1, 0), 1, "round %d: send: %s", round, strerror(errno));
-        cr_assert(wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "round %d: no ICMP error", round);
+        cr_assert(api_wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "round %d: no ICMP error", round);
         errno = 0;
         cr_assert_eq(send(s, "x", 1, 0), -1, "round %d: send after the error succeeded", round);
         cr_assert_eq(errno, ECONNREFUSED, "round %d: errno %d (%s)", round, errno, strerror(errno));
@@ -431,7 +418,7 @@ ParameterizedTest(int *family, connect_udp, recverr_queues_icmp_error_with_paylo
     cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
     static const char payload[] = "payload-of-the-lost-datagram";
     cr_assert_eq(send(s, payload, sizeof(payload), 0), (ssize_t)sizeof(payload), "send: %s", strerror(errno));
-    cr_assert(wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "no ICMP error");
+    cr_assert(api_wait_events(s, 0, SCT_TIMEOUT_MS) & POLLERR, "no ICMP error");
 
     char got[sizeof(payload) + 16];
     struct iovec iov = {.iov_base = got, .iov_len = sizeof(got)};

@@ -20,19 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
- * revents, 0 on timeout. */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -180,7 +167,7 @@ static int try_connect(const char *text, uint16_t port)
 
 static void accept_and_close(int l)
 {
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
@@ -284,7 +271,7 @@ ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_
         cr_assert_eq(plen, to.len);
         cr_assert_eq(memcmp(&p, &to.ss, to.len), 0, "peer name is not %s in sockaddr_in6 form", local);
     }
-    cr_assert(wait_events(peer, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "peer got nothing");
+    cr_assert(api_wait_events(peer, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "peer got nothing");
     close(s);
     close(peer);
 }

@@ -27,19 +27,6 @@
  * the queue is full, so a late poll cannot turn this into a false result. */
 #define PENDING_MS 300
 
-/* Waits until fd reports one of events (or POLLERR/POLLHUP); returns
- * revents, 0 on timeout. */
-static int wait_events(int fd, short events, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc ? p.revents : 0;
-}
-
 /* A blocking connect to a; returns the connected socket. */
 static int tcp_connect(const sc_addr_t *a)
 {
@@ -136,7 +123,8 @@ static int full_listener(int family, sc_addr_t *a, int *filler)
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
     *a = api_name_of(l);
     *filler = tcp_connect_nb(a);
-    cr_assert(wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
+    cr_assert(api_wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT,
+              "first connection never completed");
     wait_queued(l, 1);
     return l;
 }
@@ -157,7 +145,7 @@ static int read_proc_int(const char *path, int dflt)
 static void assert_accepts(int l, const sc_addr_t *a)
 {
     int c = tcp_connect(a);
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
@@ -300,12 +288,13 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
     int c[QUEUED];
     for (int i = 0; i < QUEUED; i++) {
         c[i] = tcp_connect_nb(&a);
-        cr_assert(wait_events(c[i], POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "connection %d never completed", i);
+        cr_assert(api_wait_events(c[i], POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "connection %d never completed",
+                  i);
         cr_assert_eq(api_so_error(c[i]), 0);
         wait_queued(l, (unsigned)i + 1);
     }
     int pending = tcp_connect_nb(&a);
-    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0, "connect beyond the backlog completed");
+    cr_assert_eq(api_wait_events(pending, POLLOUT, PENDING_MS), 0, "connect beyond the backlog completed");
     unsigned q = 0;
     listen_queue(l, &q, NULL);
     cr_assert_eq(q, QUEUED, "queue holds %u", q);
@@ -313,7 +302,8 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
-    cr_assert(wait_events(pending, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT, "pending connect never completed");
+    cr_assert(api_wait_events(pending, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
+              "pending connect never completed");
     cr_assert_eq(api_so_error(pending), 0);
     wait_queued(l, QUEUED);
     for (int i = 0; i < QUEUED; i++) {
@@ -339,9 +329,9 @@ ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .d
     int l = full_listener(*family, &a, &filler);
     /* Exactly one: the next connect stays pending. */
     int pending = tcp_connect_nb(&a);
-    cr_assert_eq(wait_events(pending, POLLOUT, PENDING_MS), 0,
+    cr_assert_eq(api_wait_events(pending, POLLOUT, PENDING_MS), 0,
                  "a second connection completed with backlog 0");
-    cr_assert(wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     close(s);
@@ -505,7 +495,7 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
     int queued = tcp_connect_nb(&a);
-    cr_assert(wait_events(queued, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
+    cr_assert(api_wait_events(queued, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
     wait_queued(l, 1);
     int connecting = tcp_connect_nb(&a);
 
@@ -517,7 +507,7 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
     const int fds[2] = {queued, connecting};
     const int want[2] = {ECONNRESET, ECONNREFUSED};
     for (int i = 0; i < 2; i++) {
-        int re = wait_events(fds[i], 0, 2 * SCT_TIMEOUT_MS);
+        int re = api_wait_events(fds[i], 0, 2 * SCT_TIMEOUT_MS);
         cr_assert_eq(re, POLLHUP | POLLERR, "%s client: revents 0x%x", i ? "connecting" : "queued",
                      (unsigned)re);
         char b;

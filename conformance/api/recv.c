@@ -25,40 +25,11 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static void set_timeo(int fd, int name, long sec, long usec)
 {
     struct timeval tv = {.tv_sec = sec, .tv_usec = usec};
     cr_assert_eq(setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)), 0, "setsockopt timeo: %s",
                  strerror(errno));
-}
-
-static short wait_events(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc = poll(&p, 1, timeout_ms);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc == 1 ? p.revents : 0;
-}
-
-/* Waits (bounded) until n bytes are queued for reading on fd. */
-static void wait_inq(int fd, int n)
-{
-    int inq = -1;
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
-        cr_assert_eq(ioctl(fd, FIONREAD, &inq), 0, "FIONREAD: %s", strerror(errno));
-        if (inq >= n)
-            return;
-        poll(NULL, 0, 1);
-    }
-    cr_assert_fail("only %d of %d bytes arrived", inq, n);
 }
 
 static void assert_eagain(ssize_t n, const char *what)
@@ -84,35 +55,11 @@ static void make_pair(int family, int type, int *a, int *b)
         udp_pair(family, a, b);
 }
 
-/* Same as wait_events(POLLIN) but fails the test on timeout. */
+/* Same as api_poll_once(POLLIN) but fails the test on timeout. */
 static void wait_readable(int fd)
 {
-    cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "nothing to read after %d ms",
+    cr_assert(api_poll_once(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "nothing to read after %d ms",
               SCT_TIMEOUT_MS);
-}
-
-/* Waits until thread tid sits in system call nr with first argument fd
- * (/proc/self/task/TID/syscall). Returns 0 when /proc cannot tell. */
-static int wait_blocked_in(pid_t tid, long nr, int fd)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return 0;
-        char *ok = fgets(line, sizeof(line), f);
-        fclose(f);
-        if (!ok)
-            return 0;
-        long got = -1;
-        unsigned long arg0 = 0;
-        if (sscanf(line, "%ld %lx", &got, &arg0) == 2 && got == nr && (int)arg0 == fd)
-            return 1;
-        poll(NULL, 0, 2);
-    }
-    return 0;
 }
 
 /* A recv() run on a helper thread, for the tests where something happens to
@@ -134,10 +81,10 @@ static void *blocked_recv_thread(void *arg)
     struct blocked_recv *br = arg;
     br->tid = gettid();
     atomic_store(&br->started, 1);
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     br->rc = recv(br->fd, br->buf, br->len, br->flags);
     br->err = errno;
-    br->took = now_ms() - t0;
+    br->took = api_now_ms() - t0;
     return NULL;
 }
 
@@ -148,7 +95,7 @@ static int start_blocked_recv(pthread_t *t, struct blocked_recv *br)
     cr_assert_eq(pthread_create(t, NULL, blocked_recv_thread, br), 0);
     for (int i = 0; i < 5000 && !atomic_load(&br->started); i++)
         poll(NULL, 0, 1);
-    return wait_blocked_in(br->tid, SYS_recvfrom, br->fd);
+    return api_wait_blocked_in(br->tid, SYS_recvfrom, br->fd);
 }
 
 ParameterizedTestParameters(recv, zero_at_eof_repeatedly)
@@ -228,7 +175,7 @@ ParameterizedTest(int *fam, recv, peek_repeats_then_recv_consumes_tcp, .descript
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(send(c, "peekaboo", 8, 0), 8);
-    wait_inq(s, 8);
+    api_wait_inq(s, 8);
     char buf[16];
     for (int i = 0; i < 3; i++) {
         memset(buf, 0, sizeof(buf));
@@ -283,7 +230,7 @@ ParameterizedTest(int *fam, recv, waitall_blocks_until_len, .description = "RV-0
     sct_tcp_pair(*fam, &c, &s);
     set_timeo(s, SO_RCVTIMEO, SCT_TIMEOUT_MS / 1000, 0); /* backstop */
     cr_assert_eq(send(c, "01234", 5, 0), 5);
-    wait_inq(s, 5);
+    api_wait_inq(s, 5);
     struct blocked_recv br = {.fd = s, .flags = MSG_WAITALL, .len = 10};
     pthread_t t;
     /* Half the bytes are there; the call must still be waiting for the
@@ -320,12 +267,12 @@ ParameterizedTest(int *fam, recv, waitall_returns_partial_at_rcvtimeo, .descript
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(send(c, "01234", 5, 0), 5);
-    wait_inq(s, 5);
+    api_wait_inq(s, 5);
     set_timeo(s, SO_RCVTIMEO, 0, 200000);
     char buf[10];
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     cr_assert_eq(recv(s, buf, sizeof(buf), MSG_WAITALL), 5, "recv: %s", strerror(errno));
-    cr_assert_geq(now_ms() - t0, 190.0, "returned before SO_RCVTIMEO");
+    cr_assert_geq(api_now_ms() - t0, 190.0, "returned before SO_RCVTIMEO");
     cr_assert_arr_eq(buf, "01234", 5);
     close(c);
     close(s);
@@ -392,7 +339,7 @@ ParameterizedTest(int *fam, recv, einval_for_msg_oob_without_urgent_data, .descr
     cr_assert_eq(recv(s, buf, sizeof(buf), MSG_OOB), -1);
     cr_assert_eq(errno, EINVAL, "nothing queued: errno %d (%s)", errno, strerror(errno));
     cr_assert_eq(send(c, "data", 4, 0), 4);
-    wait_inq(s, 4);
+    api_wait_inq(s, 4);
     errno = 0;
     cr_assert_eq(recv(s, buf, sizeof(buf), MSG_OOB), -1);
     cr_assert_eq(errno, EINVAL, "normal data queued: errno %d (%s)", errno, strerror(errno));
@@ -422,12 +369,12 @@ ParameterizedTest(struct api_fam_mode *p, recv, errqueue_empty_eagain_without_bl
     m.msg_iovlen = 1;
     m.msg_control = ctl;
     m.msg_controllen = sizeof(ctl);
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     errno = 0;
     assert_eagain(recvmsg(b, &m, MSG_ERRQUEUE), "recvmsg(MSG_ERRQUEUE)");
     errno = 0;
     assert_eagain(recv(b, buf, sizeof(buf), MSG_ERRQUEUE), "recv(MSG_ERRQUEUE)");
-    cr_assert_lt(now_ms() - t0, 1000.0, "MSG_ERRQUEUE blocked");
+    cr_assert_lt(api_now_ms() - t0, 1000.0, "MSG_ERRQUEUE blocked");
     close(a);
     close(b);
 }
@@ -524,16 +471,16 @@ ParameterizedTest(struct api_fam_mode *p, recv, buffered_data_then_econnreset_af
     int c, s;
     sct_tcp_pair(p->family, &c, &s);
     cr_assert_eq(send(s, "hello", 5, 0), 5);
-    wait_inq(c, 5);
+    api_wait_inq(c, 5);
     if (p->mode == 0) {
         cr_assert_eq(send(c, "unread", 6, 0), 6);
-        wait_inq(s, 6);
+        api_wait_inq(s, 6);
     } else {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
     }
     cr_assert_eq(close(s), 0);
-    short ev = wait_events(c, POLLHUP, SCT_TIMEOUT_MS);
+    short ev = api_poll_once(c, POLLHUP, SCT_TIMEOUT_MS);
     cr_assert(ev & POLLHUP, "no POLLHUP after RST (revents %#x)", ev);
     char buf[16];
     cr_assert_eq(recv(c, buf, sizeof(buf), 0), 5, "buffered data not returned first: %s", strerror(errno));
@@ -557,10 +504,10 @@ ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_rcvtimeo_expires, .d
     make_pair(p->family, p->mode, &a, &b);
     set_timeo(b, SO_RCVTIMEO, 0, 200000);
     char buf[8];
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     errno = 0;
     assert_eagain(recv(b, buf, sizeof(buf), 0), "recv");
-    double took = now_ms() - t0;
+    double took = api_now_ms() - t0;
     /* Only a lower bound: a loaded machine may overrun the timeout. */
     cr_assert_geq(took, 190.0, "returned after %.0f ms, before SO_RCVTIMEO (200 ms)", took);
     close(a);
@@ -586,14 +533,14 @@ ParameterizedTest(int *fam, recv, negative_rcvtimeo_means_eagain_at_once, .descr
     memset(&m, 0, sizeof(m));
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     errno = 0;
     assert_eagain(recv(s, buf, sizeof(buf), 0), "recv");
     errno = 0;
     assert_eagain(read(s, buf, sizeof(buf)), "read");
     errno = 0;
     assert_eagain(recvmsg(s, &m, 0), "recvmsg");
-    cr_assert_lt(now_ms() - t0, 1000.0, "a negative timeout blocked");
+    cr_assert_lt(api_now_ms() - t0, 1000.0, "a negative timeout blocked");
     close(c);
     close(s);
 }
@@ -608,11 +555,11 @@ struct late_sender {
 static void *late_sender_thread(void *arg)
 {
     struct late_sender *ls = arg;
-    ls->seen_blocked = wait_blocked_in(ls->reader, SYS_recvfrom, ls->reader_fd);
+    ls->seen_blocked = api_wait_blocked_in(ls->reader, SYS_recvfrom, ls->reader_fd);
     /* The reader has been blocked longer than the timeout set before. */
     poll(NULL, 0, 400);
     if (ls->seen_blocked)
-        ls->seen_blocked = wait_blocked_in(ls->reader, SYS_recvfrom, ls->reader_fd);
+        ls->seen_blocked = api_wait_blocked_in(ls->reader, SYS_recvfrom, ls->reader_fd);
     send(ls->fd, "late", 4, 0);
     return NULL;
 }
@@ -638,9 +585,9 @@ ParameterizedTest(int *fam, recv, zero_rcvtimeo_means_no_timeout, .description =
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, late_sender_thread, &ls), 0);
     char buf[8];
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     ssize_t n = recv(s, buf, sizeof(buf), 0);
-    double took = now_ms() - t0;
+    double took = api_now_ms() - t0;
     pthread_join(t, NULL);
     cr_assert_eq(n, 4, "recv returned %zd (%s) after %.0f ms", n, strerror(errno), took);
     cr_assert_arr_eq(buf, "late", 4);
@@ -735,7 +682,7 @@ ParameterizedTest(int *fam, recv, udp_returns_one_datagram, .description = "RV-1
     udp_pair(*fam, &a, &b);
     cr_assert_eq(send(a, "one", 3, 0), 3);
     cr_assert_eq(send(a, "two", 3, 0), 3);
-    wait_inq(b, 3);
+    api_wait_inq(b, 3);
     /* FIONREAD on UDP reports the first datagram only; wait for both with
      * poll after reading the first. */
     char buf[100];
@@ -839,7 +786,7 @@ static void send_512(int c, int s, unsigned char *sent)
     for (int i = 0; i < 512; i++)
         sent[i] = (unsigned char)(i * 7 + 1);
     cr_assert_eq(send(c, sent, 512, 0), 512);
-    wait_inq(s, 512);
+    api_wait_inq(s, 512);
 }
 
 static int all_zero(const unsigned char *p, size_t n)
@@ -983,7 +930,7 @@ ParameterizedTest(int *fam, recv, tcp_shut_rd_keeps_received_data, .description 
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(send(c, "queued", 6, 0), 6);
-    wait_inq(s, 6);
+    api_wait_inq(s, 6);
     cr_assert_eq(shutdown(s, SHUT_RD), 0);
     char buf[16];
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 6, "received data lost by SHUT_RD");
@@ -1005,10 +952,10 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_returns_zero_at_once, .description
     set_timeo(b, SO_RCVTIMEO, 3, 0); /* backstop */
     cr_assert_eq(shutdown(b, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     char buf[8];
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 0, "recv: %s", strerror(errno));
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 0, "second recv: %s", strerror(errno));
-    cr_assert_lt(now_ms() - t0, 1000.0, "recv blocked after SHUT_RD");
+    cr_assert_lt(api_now_ms() - t0, 1000.0, "recv blocked after SHUT_RD");
     close(a);
     close(b);
 }
@@ -1088,7 +1035,7 @@ static void *signal_thrice_then_send(void *arg)
     struct signaller *sg = arg;
     sg->restarted = 1;
     for (int i = 0; i < 3; i++) {
-        if (!wait_blocked_in(sg->target_tid, SYS_recvfrom, sg->fd)) {
+        if (!api_wait_blocked_in(sg->target_tid, SYS_recvfrom, sg->fd)) {
             sg->restarted = 0;
             break;
         }
@@ -1098,7 +1045,7 @@ static void *signal_thrice_then_send(void *arg)
         for (int k = 0; k < 5000 && usr1_count == before; k++)
             poll(NULL, 0, 1);
     }
-    if (sg->restarted && !wait_blocked_in(sg->target_tid, SYS_recvfrom, sg->fd))
+    if (sg->restarted && !api_wait_blocked_in(sg->target_tid, SYS_recvfrom, sg->fd))
         sg->restarted = 0;
     send(sg->peer, "after", 5, 0);
     return NULL;
@@ -1131,7 +1078,7 @@ ParameterizedTest(int *fam, recv, eintr_when_signal_interrupts_blocked_recv,
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
     cr_assert_geq(usr1_count, 1);
     cr_assert_eq(send(c, "intact", 6, 0), 6);
-    wait_inq(s, 6);
+    api_wait_inq(s, 6);
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 6);
     cr_assert_arr_eq(buf, "intact", 6);
     close(c);

@@ -33,13 +33,6 @@
 /* Chunk used to fill a send buffer. */
 #define CHUNK 65536
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 /* The byte at offset i of every stream a test sends, so that the receiver
  * can check each byte's place, not only the count. */
 static unsigned char pattern(size_t i)
@@ -64,9 +57,9 @@ static void set_timeo(int fd, int name, int ms)
 static short wait_events(int fd, short events, int timeout_ms)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    double end = now_ms() + timeout_ms;
+    double end = api_now_ms() + timeout_ms;
     for (int i = 0; i < 1000; i++) {
-        int left = (int)(end - now_ms());
+        int left = (int)(end - api_now_ms());
         int rc = poll(&p, 1, left > 0 ? left : 0);
         if (rc == 1)
             return p.revents;
@@ -179,31 +172,6 @@ static int client_with_peer_gone(int family)
     short ev = wait_events(c, POLLERR | POLLHUP, SCT_TIMEOUT_MS);
     cr_assert(ev & (POLLERR | POLLHUP), "no RST after sending to a closed peer (revents %#x)", ev);
     return c;
-}
-
-/* Waits until thread tid sits in system call nr with first argument fd, as
- * /proc/self/task/TID/syscall shows. Returns 1 when seen, 0 when /proc
- * cannot tell (then the caller skips). */
-static int wait_blocked_in(pid_t tid, long nr, int fd)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return 0;
-        char *ok = fgets(line, sizeof(line), f);
-        fclose(f);
-        if (!ok)
-            return 0;
-        long got_nr = -1;
-        unsigned long arg0 = 0;
-        if (sscanf(line, "%ld %lx", &got_nr, &arg0) == 2 && got_nr == nr && (int)arg0 == fd)
-            return 1;
-        poll(NULL, 0, 2);
-    }
-    return 0;
 }
 
 /* SD-01: a non-blocking send of three times SO_SNDBUF moves part of it. */
@@ -339,10 +307,10 @@ ParameterizedTest(int *fam, send, eagain_when_sndtimeo_elapses, .description = "
     fill_until_full(c, &off);
     set_timeo(c, SO_SNDTIMEO, 300);
     char b = 'x';
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     errno = 0;
     ssize_t n = send(c, &b, 1, 0);
-    double took = now_ms() - t0;
+    double took = api_now_ms() - t0;
     cr_assert_eq(n, -1, "send returned %zd", n);
     cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "errno %d (%s)", errno, strerror(errno));
     /* Only a lower bound: a loaded machine may overrun the timeout. */
@@ -752,12 +720,12 @@ ParameterizedTest(int *fam, send, msg_more_holds_tcp_data, .description = "SD-18
     for (int attempt = 0; attempt < 5 && !held; attempt++) {
         int c, s;
         sct_tcp_pair(*fam, &c, &s);
-        double t0 = now_ms();
+        double t0 = api_now_ms();
         cr_assert_eq(send(c, "abc", 3, MSG_MORE), 3);
         char buf[8];
         ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
         int err = errno;
-        if (now_ms() - t0 < 100.0) {
+        if (api_now_ms() - t0 < 100.0) {
             cr_assert_eq(n, -1, "MSG_MORE data was sent at once (%zd bytes)", n);
             cr_assert(err == EAGAIN || err == EWOULDBLOCK, "errno %d", err);
             held = 1;
@@ -836,8 +804,8 @@ ParameterizedTest(int *fam, send, tcp_writes_coalesce_in_one_read, .description 
     cr_assert_eq(write(c, "56789", 5), 5);
     /* Wait (bounded) until both writes are queued at the receiver. */
     int inq = 0;
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
+    double end = api_now_ms() + SCT_TIMEOUT_MS;
+    while (api_now_ms() < end) {
         cr_assert_eq(ioctl(s, FIONREAD, &inq), 0);
         if (inq == 10)
             break;
@@ -931,10 +899,10 @@ static void *blocked_send_thread(void *arg)
     struct blocked_send *bs = arg;
     bs->tid = gettid();
     atomic_store(&bs->started, 1);
-    double t0 = now_ms();
+    double t0 = api_now_ms();
     bs->rc = send(bs->fd, "x", 1, MSG_NOSIGNAL);
     bs->err = errno;
-    bs->took = now_ms() - t0;
+    bs->took = api_now_ms() - t0;
     return NULL;
 }
 
@@ -957,7 +925,7 @@ ParameterizedTest(int *fam, send, blocked_send_not_aborted_by_close, .descriptio
     cr_assert_eq(pthread_create(&t, NULL, blocked_send_thread, &bs), 0);
     for (int i = 0; i < 5000 && !atomic_load(&bs.started); i++)
         poll(NULL, 0, 1);
-    if (!wait_blocked_in(bs.tid, SYS_sendto, c)) {
+    if (!api_wait_blocked_in(bs.tid, SYS_sendto, c)) {
         pthread_join(t, NULL);
         cr_skip_test("cannot see the sender blocked (/proc/self/task/*/syscall)");
     }

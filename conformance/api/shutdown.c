@@ -21,37 +21,9 @@
 #define SMALL_BUF 16384
 #define CHUNK 65536
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static unsigned char pattern(size_t i)
 {
     return (unsigned char)(i * 31u + i / 251u);
-}
-
-static short wait_events(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc = poll(&p, 1, timeout_ms);
-    cr_assert_geq(rc, 0, "poll: %s", strerror(errno));
-    return rc == 1 ? p.revents : 0;
-}
-
-static void wait_inq(int fd, int n)
-{
-    int inq = -1;
-    double end = now_ms() + SCT_TIMEOUT_MS;
-    while (now_ms() < end) {
-        cr_assert_eq(ioctl(fd, FIONREAD, &inq), 0, "FIONREAD: %s", strerror(errno));
-        if (inq >= n)
-            return;
-        poll(NULL, 0, 1);
-    }
-    cr_assert_fail("only %d of %d bytes arrived", inq, n);
 }
 
 static void assert_eagain(ssize_t n, const char *what)
@@ -67,7 +39,7 @@ static void read_exact(int fd, const char *want, size_t len)
     size_t got = 0;
     cr_assert_leq(len, sizeof(buf));
     while (got < len) {
-        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "only %zu of %zu bytes", got, len);
+        cr_assert(api_poll_once(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "only %zu of %zu bytes", got, len);
         ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
         cr_assert_gt(n, 0, "recv: %zd (%s)", n, strerror(errno));
         got += (size_t)n;
@@ -78,7 +50,7 @@ static void read_exact(int fd, const char *want, size_t len)
 static void assert_eof(int fd)
 {
     char c;
-    cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
+    cr_assert(api_poll_once(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
     cr_assert_eq(recv(fd, &c, 1, 0), 0, "expected EOF: %s", strerror(errno));
 }
 
@@ -121,7 +93,7 @@ static size_t fill_until_full(int fd)
             continue;
         }
         cr_assert(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "send: %s", strerror(errno));
-        if (wait_events(fd, POLLOUT, 200) == 0)
+        if (api_poll_once(fd, POLLOUT, 200) == 0)
             return off;
     }
     cr_assert_fail("send buffer never filled");
@@ -133,7 +105,7 @@ static size_t drain_and_check(int fd, size_t total)
     static unsigned char buf[CHUNK];
     size_t got = 0;
     for (int i = 0; i < 1000000; i++) {
-        cr_assert(wait_events(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
+        cr_assert(api_poll_once(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "stalled after %zu of %zu bytes", got,
                   total);
         ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0)
@@ -260,7 +232,7 @@ ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .descri
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(shutdown(c, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     /* Nothing reaches the peer: no data, no FIN, no RST. */
-    cr_assert_eq(wait_events(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
+    cr_assert_eq(api_poll_once(s, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
     char buf[8];
     cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0, "read after SHUT_RD: %s", strerror(errno));
     /* Our sending side is untouched. */
@@ -268,7 +240,7 @@ ParameterizedTest(int *fam, shutdown, rd_sends_nothing_and_still_queues, .descri
     read_exact(s, "still", 5);
     /* Data the peer sends now is accepted and readable. */
     cr_assert_eq(send(s, "late", 4, 0), 4);
-    wait_inq(c, 4);
+    api_wait_inq(c, 4);
     cr_assert_eq(recv(c, buf, sizeof(buf), 0), 4);
     cr_assert_arr_eq(buf, "late", 4);
     cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0);
@@ -334,7 +306,7 @@ ParameterizedTest(int *fam, shutdown, wr_enotconn_in_time_wait, .description = "
     assert_eof(c);
     cr_assert_eq(shutdown(c, SHUT_RDWR), 0);
     /* Wait for the peer's FIN to close our side: POLLHUP. */
-    short ev = wait_events(s, POLLHUP, SCT_TIMEOUT_MS);
+    short ev = api_poll_once(s, POLLHUP, SCT_TIMEOUT_MS);
     cr_assert(ev & POLLHUP, "never reached TIME_WAIT (revents %#x)", ev);
     errno = 0;
     cr_assert_eq(shutdown(s, SHUT_WR), -1);
@@ -353,12 +325,12 @@ ParameterizedTest(int *fam, shutdown, rd_with_unread_data_then_close_resets, .de
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     cr_assert_eq(send(c, "unread", 6, 0), 6);
-    wait_inq(s, 6);
+    api_wait_inq(s, 6);
     cr_assert_eq(shutdown(s, SHUT_RD), 0);
     /* SHUT_RD alone sends nothing. */
-    cr_assert_eq(wait_events(c, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
+    cr_assert_eq(api_poll_once(c, POLLIN | POLLRDHUP, 100), 0, "the peer saw an event after SHUT_RD");
     cr_assert_eq(close(s), 0);
-    short ev = wait_events(c, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
+    short ev = api_poll_once(c, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
     cr_assert(ev & (POLLHUP | POLLERR), "no RST (revents %#x)", ev);
     char buf[8];
     errno = 0;
@@ -392,9 +364,9 @@ ParameterizedTest(struct api_fam_mode *p, shutdown, udp_reconnect_keeps_shutdown
          * otherwise wait (a non-blocking one fails EAGAIN). */
         struct timeval tv = {.tv_sec = 3};
         cr_assert_eq(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-        double t0 = now_ms();
+        double t0 = api_now_ms();
         cr_assert_eq(recv(a, buf, sizeof(buf), 0), 0, "SHUT_RD was cleared: %s", strerror(errno));
-        cr_assert_lt(now_ms() - t0, 1000.0, "recv blocked: SHUT_RD was cleared");
+        cr_assert_lt(api_now_ms() - t0, 1000.0, "recv blocked: SHUT_RD was cleared");
     } else {
         cr_assert_eq(send(a, "x", 1, MSG_NOSIGNAL), -1, "SHUT_WR was cleared");
         cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
