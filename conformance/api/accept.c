@@ -31,22 +31,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Bound of the waits that poll the accept queue: count x 10 ms. */
-#define QUEUE_POLLS 500
 /* Upper bound of descriptors a test opens to fill the table. */
 #define FILL_MAX 256
 /* Interval and count of the signals the helper thread sends. */
 #define KICK_MS 20
 #define KICK_MAX 250
-
-/* A blocking connect to a; returns the connected socket. */
-static int tcp_connect(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
-    return c;
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -85,30 +74,6 @@ static void enter_private_netns(void)
     cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
     close(s);
 }
-/* The accept queue length of a listener as Linux reports it in TCP_INFO
- * (tcpi_unacked; net/ipv4/tcp.c tcp_get_info for TCP_LISTEN). */
-static void listen_queue(int l, unsigned *queued, unsigned *limit)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-    memset(&ti, 0, sizeof(ti));
-    cr_assert_eq(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len), 0, "TCP_INFO: %s", strerror(errno));
-    if (queued)
-        *queued = ti.tcpi_unacked;
-    if (limit)
-        *limit = ti.tcpi_sacked;
-}
-static void wait_queued(int l, unsigned n)
-{
-    unsigned q = 0;
-    for (int i = 0; i < QUEUE_POLLS; i++) {
-        listen_queue(l, &q, NULL);
-        if (q == n)
-            return;
-        poll(NULL, 0, 10);
-    }
-    cr_assert_fail("accept queue holds %u connections, expected %u", q, n);
-}
 
 /* Polls fd until revents contains all of need (bounded), then returns the
  * full revents of one more zero-timeout poll. */
@@ -135,7 +100,7 @@ ParameterizedTest(int *family, accept, returns_new_fd_and_listener_keeps_accepti
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c[N], s[N];
     for (int i = 0; i < N; i++) {
-        c[i] = tcp_connect(&a);
+        c[i] = api_tcp_connect(&a);
         s[i] = accept(l, NULL, NULL);
         cr_assert_geq(s[i], 0, "accept #%d: %s", i, strerror(errno));
         cr_assert_neq(s[i], l, "accept returned the listener");
@@ -164,7 +129,7 @@ ParameterizedTest(int *family, accept, listener_readable_only_while_connection_p
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(api_wait_events(l, POLLIN, 0), 0, "listener readable with an empty queue");
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     cr_assert_eq(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS), POLLIN,
                  "listener not readable with a pending connection");
     int s = accept(l, NULL, NULL);
@@ -185,7 +150,7 @@ ParameterizedTest(int *family, accept, peer_and_local_names_are_reciprocal, .des
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     sc_addr_t from;
     memset(&from, 0, sizeof(from));
     from.len = sizeof(from.ss);
@@ -320,8 +285,8 @@ ParameterizedTest(int *family, accept, einval_for_negative_addrlen_consumes_conn
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
-    wait_queued(l, 1);
+    int c = api_tcp_connect(&a);
+    api_wait_queued(l, 1);
     struct sockaddr_storage from;
     socklen_t len = (socklen_t)-1;
     errno = 0;
@@ -352,7 +317,7 @@ ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, 
     const socklen_t real = *family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 
     /* Larger than needed: *addrlen shrinks to the real size. */
-    int c1 = tcp_connect(&a);
+    int c1 = api_tcp_connect(&a);
     unsigned char big[sizeof(struct sockaddr_storage) + 16];
     socklen_t len = sizeof(big);
     int s1 = accept(l, (struct sockaddr *)big, &len);
@@ -363,7 +328,7 @@ ParameterizedTest(int *family, accept, addrlen_reports_real_size_and_truncates, 
 
     /* Smaller: the address is cut at the given length, the rest of the
      * buffer is untouched, and *addrlen tells the real size. */
-    int c2 = tcp_connect(&a);
+    int c2 = api_tcp_connect(&a);
     unsigned char small[sizeof(struct sockaddr_in6)];
     memset(small, 0xAA, sizeof(small));
     len = 4;
@@ -394,8 +359,8 @@ ParameterizedTest(int *family, accept, returns_connection_reset_before_accept, .
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
-    wait_queued(l, 1);
+    int c = api_tcp_connect(&a);
+    api_wait_queued(l, 1);
     struct linger lin = {.l_onoff = 1, .l_linger = 0};
     cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)), 0, "SO_LINGER: %s",
                  strerror(errno));
@@ -428,7 +393,7 @@ ParameterizedTest(int *family, accept, accepted_fd_does_not_inherit_o_nonblock, 
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     api_set_nonblock(l, 1);
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
@@ -492,7 +457,7 @@ ParameterizedTest(struct accept4_case *c, accept, accept4_sets_flags_exactly, .d
 #endif
     sc_addr_t a;
     int l = sct_bound(c->family, SOCK_STREAM, &a);
-    int cl = tcp_connect(&a);
+    int cl = api_tcp_connect(&a);
     int s = accept4_via(l, c->flags, c->via);
     cr_assert_geq(s, 0, "accept4: %s", strerror(errno));
     int fl = fcntl(s, F_GETFL), fd = fcntl(s, F_GETFD);
@@ -521,7 +486,7 @@ ParameterizedTest(int *family, accept, accepted_socket_inherits_listener_options
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     sc_addr_t a = api_name_of(l);
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     cr_assert_eq(api_get_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT), 12345, "TCP_USER_TIMEOUT not inherited");
@@ -545,7 +510,7 @@ Test(accept, v6_any_listener_accepts_v4_client_as_mapped, .description = "AC-14"
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     sc_addr_t la = api_name_of(l);
     sc_addr_t v4 = sct_loopback(AF_INET, api_port_of(&la));
-    int c = tcp_connect(&v4);
+    int c = api_tcp_connect(&v4);
     sc_addr_t cn = api_name_of(c);
     struct sockaddr_in6 from;
     socklen_t len = sizeof(from);
@@ -596,8 +561,8 @@ ParameterizedTest(int *family, accept, emfile_when_fd_table_full_keeps_connectio
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
-    wait_queued(l, 1);
+    int c = api_tcp_connect(&a);
+    api_wait_queued(l, 1);
     sc_addr_t cn = api_name_of(c);
 
     struct rlimit old;
@@ -687,7 +652,7 @@ ParameterizedTest(int *family, accept, eintr_when_signal_interrupts_blocking_acc
     cr_assert_eq(rc, -1, "accept returned %d", rc);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
     cr_assert_gt(kicks_seen, 0);
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept after EINTR: %s", strerror(errno));
     close(s);

@@ -55,25 +55,6 @@ static int bound_with(int family, int type, int reuseaddr, int reuseport, sc_add
     return s;
 }
 
-static int tcp_connect(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
-    return c;
-}
-
-/* Checks that the listener l (bound to a) still accepts a connection. */
-static void assert_accepts(int l, const sc_addr_t *a)
-{
-    int c = tcp_connect(a);
-    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    close(s);
-    close(c);
-}
-
 /* Checks that the UDP socket u (bound to a) still receives a datagram. */
 static void assert_receives(int u, const sc_addr_t *a)
 {
@@ -234,7 +215,7 @@ ParameterizedTest(struct fam_type *c, bind, eaddrinuse_when_port_in_use, .descri
     cr_assert_eq(rc, -1, "%s %s: second bind succeeded", api_fam_name(c->family), api_type_name(c->type));
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
     if (c->type == SOCK_STREAM)
-        assert_accepts(first, &a);
+        api_assert_accepts(first, &a);
     else
         assert_receives(first, &a);
     close(s);
@@ -300,7 +281,7 @@ ParameterizedTest(int *family, bind, einval_after_listen, .description = "BD-05"
     int rc = api_bind_addr(l, &other);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -353,7 +334,7 @@ Test(bind, any_127_address_is_local_and_accepts, .description = "BD-07", .timeou
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     a = api_name_of(l);
     cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(0x7f010203u));
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -493,29 +474,6 @@ Test(bind, enotsock_for_dev_null, .description = "BD-13", .timeout = 10)
 
 /* ---- BD-14 .. BD-16: ports held after shutdown and in TIME_WAIT ---- */
 
-/* A TCP socket bound to loopback with an explicit port number (taken from
- * a probe bound to port 0 and closed again; retried if another process
- * takes it in between). */
-static int bound_explicit(int family, sc_addr_t *out)
-{
-    for (int i = 0; i < 10; i++) {
-        int probe = api_socket(family, SOCK_STREAM);
-        sc_addr_t a = sct_loopback(family, 0);
-        cr_assert_eq(api_bind_addr(probe, &a), 0, "bind: %s", strerror(errno));
-        a = api_name_of(probe);
-        close(probe);
-        int s = api_socket(family, SOCK_STREAM);
-        if (api_bind_addr(s, &a) == 0) {
-            *out = a;
-            return s;
-        }
-        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", api_port_of(&a), strerror(errno));
-        close(s);
-    }
-    cr_assert_fail("no free port found for an explicit bind");
-    return -1;
-}
-
 ParameterizedTestParameters(bind, eaddrinuse_after_listener_shutdown_rd)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -527,7 +485,7 @@ ParameterizedTest(int *family, bind, eaddrinuse_after_listener_shutdown_rd, .des
                   .timeout = 10)
 {
     sc_addr_t a;
-    int l = bound_explicit(*family, &a);
+    int l = api_bound_explicit(*family, SOCK_STREAM, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     int s = api_socket(*family, SOCK_STREAM);
@@ -588,7 +546,7 @@ ParameterizedTest(struct reuse_case *c, bind, server_restart_with_time_wait_need
     sc_addr_t a;
     int l = bound_with(c->family, SOCK_STREAM, c->reuse, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    int cl = tcp_connect(&a);
+    int cl = api_tcp_connect(&a);
     sc_addr_t cname = api_name_of(cl);
     int acc = accept(l, NULL, NULL);
     cr_assert_geq(acc, 0, "accept: %s", strerror(errno));
@@ -609,7 +567,7 @@ ParameterizedTest(struct reuse_case *c, bind, server_restart_with_time_wait_need
     } else {
         cr_assert_eq(rc, 0, "rebind with SO_REUSEADDR: %s", strerror(errno));
         cr_assert_eq(listen(n, 4), 0, "listen: %s", strerror(errno));
-        assert_accepts(n, &a);
+        api_assert_accepts(n, &a);
     }
     close(n);
 }
@@ -688,7 +646,7 @@ ParameterizedTest(int *family, bind, reuseaddr_eaddrinuse_when_first_listens, .d
     int rc = api_bind_addr(second, &a);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
-    assert_accepts(first, &a);
+    api_assert_accepts(first, &a);
     close(second);
     close(first);
 }
@@ -712,7 +670,7 @@ ParameterizedTest(int *family, bind, reuseaddr_second_listen_eaddrinuse, .descri
     int rc = listen(second, 4);
     cr_assert_eq(rc, -1);
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
-    assert_accepts(first, &a);
+    api_assert_accepts(first, &a);
     close(second);
     close(first);
 }

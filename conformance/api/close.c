@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#define SMALL_BUF 16384
 #define CHUNK 65536
 
 static unsigned char pattern(size_t i)
@@ -46,28 +45,6 @@ static struct linger get_linger(int fd)
     cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len), 0, "SO_LINGER: %s", strerror(errno));
     cr_assert_eq(len, sizeof(lg));
     return lg;
-}
-
-static void tcp_pair_small(int family, int *client, int *server)
-{
-    sct_require_family(family);
-    int l = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(l, 0);
-    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    sc_addr_t a = sct_loopback(family, 0);
-    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
-    cr_assert_eq(listen(l, 4), 0);
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
-    int c = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0);
-    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
-    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0);
-    close(l);
-    *client = c;
-    *server = s;
 }
 
 ParameterizedTestParameters(close, rst_when_unread_data)
@@ -201,7 +178,7 @@ ParameterizedTestParameters(close, queued_data_and_fin_still_delivered)
 ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .description = "CL-05", .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 0, &c, &s);
     /* Fill both buffers so that most data is not yet sent, or not yet
      * acknowledged, when the socket is closed. */
     static unsigned char buf[CHUNK];

@@ -110,7 +110,8 @@ void api_udp_pair(int family, int *a, int *b, sc_addr_t *b_addr);
 
 /* A socket of type bound to loopback with an explicit port number (taken
  * from a probe bound to port 0 and closed; retried if it is taken
- * meanwhile). With reuse, SO_REUSEADDR is set first. */
+ * meanwhile). With reuse, SO_REUSEADDR is set first. Unlike a port-0 bind,
+ * a port bound by number stays bound when a listener on it is shut down. */
 int api_bound_explicit(int family, int type, int reuse, sc_addr_t *out);
 
 /* ---- Listen queue (Linux TCP_INFO) ---- */

@@ -28,8 +28,6 @@
 #define IP_LOCAL_PORT_RANGE 51 /* linux/in.h, Linux 6.3 */
 #endif
 
-/* Bound of the waits that poll the accept queue: count x 10 ms. */
-#define QUEUE_POLLS 500
 /* How long a connect whose SYN was dropped is watched to stay pending; see
  * listen.c: retransmitted SYNs are dropped too while the queue is full. */
 #define PENDING_MS 300
@@ -39,71 +37,6 @@
 /* The ack number of the forged SYN-ACK of CT-23, echoed as the RST's seq. */
 #define FORGED_ACK 0x5ca1ab1eu
 
-/* A blocking connect to a; returns the connected socket. */
-static int tcp_connect(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
-    return c;
-}
-
-/* Starts a non-blocking connect to a; returns the socket. */
-static int tcp_connect_nb(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    errno = 0;
-    int rc = connect(c, (const struct sockaddr *)&a->ss, a->len);
-    cr_assert_eq(rc, -1, "non-blocking connect returned %d", rc);
-    cr_assert_eq(errno, EINPROGRESS, "connect: errno %d (%s)", errno, strerror(errno));
-    return c;
-}
-/* The accept queue of a listener as Linux reports it in TCP_INFO:
- * tcpi_unacked is the number of queued connections, tcpi_sacked the
- * backlog limit (net/ipv4/tcp.c tcp_get_info for TCP_LISTEN). */
-static void listen_queue(int l, unsigned *queued, unsigned *limit)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-    memset(&ti, 0, sizeof(ti));
-    cr_assert_eq(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len), 0, "TCP_INFO: %s", strerror(errno));
-    if (queued)
-        *queued = ti.tcpi_unacked;
-    if (limit)
-        *limit = ti.tcpi_sacked;
-}
-
-/* Waits (bounded) until the listener has n queued connections. */
-static void wait_queued(int l, unsigned n)
-{
-    unsigned q = 0;
-    for (int i = 0; i < QUEUE_POLLS; i++) {
-        listen_queue(l, &q, NULL);
-        if (q == n)
-            return;
-        poll(NULL, 0, 10);
-    }
-    cr_assert_fail("accept queue holds %u connections, expected %u", q, n);
-}
-
-/* A listener with backlog 0 whose queue is full: one connection (*filler,
- * the client side) has completed and waits to be accepted, so the SYN of
- * any further connect is dropped and that connect stays in SYN_SENT. */
-static int full_listener(int family, sc_addr_t *a, int *filler)
-{
-    int l = api_socket(family, SOCK_STREAM);
-    sc_addr_t lo = sct_loopback(family, 0);
-    cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
-    *a = api_name_of(l);
-    *filler = tcp_connect_nb(a);
-    cr_assert(api_wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT,
-              "first connection never completed");
-    wait_queued(l, 1);
-    return l;
-}
-
 /* A TCP socket bound to loopback port 0 but not listening: its address
  * refuses connections, and no other socket can listen there meanwhile. */
 static int bound_not_listening(int family, sc_addr_t *a)
@@ -112,14 +45,6 @@ static int bound_not_listening(int family, sc_addr_t *a)
     sc_addr_t lo = sct_loopback(family, 0);
     cr_assert_eq(bind(s, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     *a = api_name_of(s);
-    return s;
-}
-
-static int accept_one(int l)
-{
-    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     return s;
 }
 
@@ -159,8 +84,8 @@ ParameterizedTest(int *family, connect, eisconn_when_already_connected, .descrip
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
-    int s = accept_one(l);
+    int c = api_tcp_connect(&a);
+    int s = api_accept_one(l);
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "connecting end: errno %d (%s)", errno, strerror(errno));
@@ -182,8 +107,8 @@ ParameterizedTest(int *family, connect, eisconn_after_shutdown_rdwr, .descriptio
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
-    int s = accept_one(l);
+    int c = api_tcp_connect(&a);
+    int s = api_accept_one(l);
     cr_assert_eq(shutdown(c, SHUT_RDWR), 0, "shutdown: %s", strerror(errno));
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
@@ -204,11 +129,11 @@ ParameterizedTest(int *family, connect, nonblocking_einprogress_then_writable, .
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     sct_require_family(*family);
-    int c = tcp_connect_nb(&a);
+    int c = api_tcp_connect_nb(&a);
     int re = api_wait_events(c, POLLOUT | POLLWRNORM, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLOUT | POLLWRNORM, "revents 0x%x", (unsigned)re);
     cr_assert_eq(api_so_error(c), 0);
-    int s = accept_one(l);
+    int s = api_accept_one(l);
     close(s);
     close(c);
     close(l);
@@ -225,14 +150,14 @@ ParameterizedTest(int *family, connect, ealready_while_in_progress, .description
 {
     sc_addr_t a;
     int filler;
-    int l = full_listener(*family, &a, &filler);
-    int c = tcp_connect_nb(&a);
+    int l = api_full_listener(*family, &a, &filler);
+    int c = api_tcp_connect_nb(&a);
     for (int i = 0; i < 2; i++) {
         errno = 0;
         cr_assert_eq(api_connect_addr(c, &a), -1);
         cr_assert_eq(errno, EALREADY, "re-issued connect #%d: errno %d (%s)", i, errno, strerror(errno));
     }
-    close(accept_one(l));
+    close(api_accept_one(l));
     cr_assert(api_wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "connect never completed after the drain");
     cr_assert_eq(api_so_error(c), 0);
@@ -251,13 +176,13 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect_nb(&a);
+    int c = api_tcp_connect_nb(&a);
     cr_assert(api_wait_events(c, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT);
     cr_assert_eq(api_connect_addr(c, &a), 0, "first connect after completion: %s", strerror(errno));
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "errno %d (%s)", errno, strerror(errno));
-    close(accept_one(l));
+    close(api_accept_one(l));
     close(c);
     close(l);
 }
@@ -266,7 +191,7 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
  * the refusal has arrived (poll with no events still reports errors). */
 static int refused_nb(const sc_addr_t *a, int *revents)
 {
-    int c = tcp_connect_nb(a);
+    int c = api_tcp_connect_nb(a);
     *revents = api_wait_events(c, 0, SCT_TIMEOUT_MS);
     return c;
 }
@@ -370,7 +295,7 @@ ParameterizedTest(int *family, connect, blocking_refused_socket_can_retry, .desc
     }
     cr_assert_eq(listen(b, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(api_connect_addr(c, &a), 0, "attempt with a listener: %s", strerror(errno));
-    close(accept_one(b));
+    close(api_accept_one(b));
     close(c);
     close(b);
 }
@@ -502,7 +427,7 @@ ParameterizedTest(int *family, connect, unspecified_address_reaches_local_listen
         ((struct sockaddr_in *)&any.ss)->sin_addr.s_addr = htonl(INADDR_ANY);
     int c = api_socket(*family, SOCK_STREAM);
     cr_assert_eq(api_connect_addr(c, &any), 0, "connect: %s", strerror(errno));
-    int s = accept_one(l);
+    int s = api_accept_one(l);
     sc_addr_t cp;
     memset(&cp, 0, sizeof(cp));
     cp.len = sizeof(cp.ss);
@@ -537,7 +462,7 @@ ParameterizedTest(int *family, connect, eaddrnotavail_for_duplicate_four_tuple, 
     cr_assert_eq(api_connect_addr(c2, &la), -1);
     cr_assert_eq(errno, EADDRNOTAVAIL, "errno %d (%s)", errno, strerror(errno));
     close(c2);
-    close(accept_one(l));
+    close(api_accept_one(l));
     close(c1);
     close(l);
 }
@@ -604,7 +529,7 @@ ParameterizedTest(int *family, connect, bind_to_listener_port_fails_at_bind_not_
     cr_assert_eq(api_connect_addr(c, &la), 0, "connect: %s", strerror(errno));
     sc_addr_t cn = api_name_of(c);
     cr_assert_neq(api_port_of(&cn), api_port_of(&la));
-    close(accept_one(l));
+    close(api_accept_one(l));
     close(c);
     close(l);
 }
@@ -619,13 +544,13 @@ ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_di
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     sc_addr_t cn = api_name_of(c);
     cr_assert_neq(api_port_of(&cn), 0);
     sc_addr_t want = sct_loopback(*family, api_port_of(&cn));
     cr_assert_eq(cn.len, want.len);
     cr_assert_eq(memcmp(&cn.ss, &want.ss, want.len), 0, "local address is not the loopback address");
-    close(accept_one(l));
+    close(api_accept_one(l));
     cr_assert(api_wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
     char x;
     cr_assert_eq(recv(c, &x, 1, 0), 0, "expected EOF");
@@ -678,8 +603,8 @@ ParameterizedTest(struct shut_case *c, connect, shutdown_while_connecting_errors
 {
     sc_addr_t a;
     int filler;
-    int l = full_listener(c->family, &a, &filler);
-    int s = tcp_connect_nb(&a);
+    int l = api_full_listener(c->family, &a, &filler);
+    int s = api_tcp_connect_nb(&a);
     cr_assert_eq(shutdown(s, c->how), 0, "shutdown(%d): %s", c->how, strerror(errno));
     int re = api_wait_events(s, 0, SCT_TIMEOUT_MS);
     cr_assert_eq(re, POLLHUP | POLLERR, "how %d: revents 0x%x", c->how, (unsigned)re);
@@ -783,8 +708,8 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
 {
     sc_addr_t a;
     int filler;
-    int l = full_listener(*family, &a, &filler);
-    int c = tcp_connect_nb(&a);
+    int l = api_full_listener(*family, &a, &filler);
+    int c = api_tcp_connect_nb(&a);
     sc_addr_t cn = api_name_of(c);
     uint16_t p = api_port_of(&a), q = api_port_of(&cn);
     cr_assert_eq(api_wait_events(c, POLLOUT, PENDING_MS), 0, "client left SYN_SENT");
@@ -869,7 +794,7 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
 {
     sc_addr_t a;
     int filler;
-    int l = full_listener(*family, &a, &filler);
+    int l = api_full_listener(*family, &a, &filler);
     int c = api_socket(*family, SOCK_STREAM);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -894,11 +819,11 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EALREADY, "re-issued connect: errno %d (%s)", errno, strerror(errno));
 
-    close(accept_one(l)); /* the filler: makes room for the interrupted attempt */
+    close(api_accept_one(l)); /* the filler: makes room for the interrupted attempt */
     cr_assert(api_wait_events(c, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "the interrupted connect never completed");
     cr_assert_eq(api_so_error(c), 0);
-    int s = accept_one(l);
+    int s = api_accept_one(l);
     sc_addr_t cn = api_name_of(c), sp;
     memset(&sp, 0, sizeof(sp));
     sp.len = sizeof(sp.ss);

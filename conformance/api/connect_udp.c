@@ -200,25 +200,6 @@ static int disconnect(int s)
     return connect(s, (struct sockaddr *)&un, sizeof(un));
 }
 
-/* A UDP socket bound to loopback with an explicit port number (taken from
- * a probe bound to port 0 and closed; retried if taken meanwhile). */
-static int udp_bound_explicit(int family, sc_addr_t *out)
-{
-    for (int i = 0; i < 10; i++) {
-        sc_addr_t a;
-        close(sct_bound(family, SOCK_DGRAM, &a));
-        int s = api_socket(family, SOCK_DGRAM);
-        if (bind(s, (struct sockaddr *)&a.ss, a.len) == 0) {
-            *out = a;
-            return s;
-        }
-        cr_assert_eq(errno, EADDRINUSE, "bind: %s", strerror(errno));
-        close(s);
-    }
-    cr_assert_fail("no free port found for an explicit bind");
-    return -1;
-}
-
 enum { BOUND_BY_NUMBER, BOUND_PORT_0, NOT_BOUND };
 
 struct unspec_case {
@@ -250,7 +231,7 @@ ParameterizedTest(struct unspec_case *c, connect_udp, unspec_dissolves_associati
     int peer = sct_bound(c->family, SOCK_DGRAM, &pa);
     int s;
     if (c->bound == BOUND_BY_NUMBER)
-        s = udp_bound_explicit(c->family, &sa);
+        s = api_bound_explicit(c->family, SOCK_DGRAM, 0, &sa);
     else if (c->bound == BOUND_PORT_0)
         s = sct_bound(c->family, SOCK_DGRAM, &sa);
     else

@@ -165,14 +165,6 @@ static int try_connect(const char *text, uint16_t port)
     return err;
 }
 
-static void accept_and_close(int l)
-{
-    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no connection to accept");
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    close(s);
-}
-
 Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03", .timeout = 10)
 {
     enter_private_netns();
@@ -183,7 +175,7 @@ Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03
     for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
         int err = try_connect(clients[i], api_port_of(&a));
         cr_assert_eq(err, 0, "client %s: %s", clients[i], strerror(err));
-        accept_and_close(l);
+        close(api_accept_one(l));
     }
     close(l);
 }
@@ -197,7 +189,7 @@ Test(dualstack, v6_loopback_listener_refuses_v4_clients, .description = "DS-03",
     cr_assert_eq(listen(l, 8), 0, "listen: %s", strerror(errno));
     sc_addr_t a = api_name_of(l);
     cr_assert_eq(try_connect("::1", api_port_of(&a)), 0);
-    accept_and_close(l);
+    close(api_accept_one(l));
     cr_assert_eq(try_connect("127.0.0.1", api_port_of(&a)), ECONNREFUSED, "v4 client");
     cr_assert_eq(try_connect("::ffff:127.0.0.1", api_port_of(&a)), ECONNREFUSED, "v4-mapped client");
     close(l);
@@ -211,7 +203,7 @@ Test(dualstack, v4_listener_refuses_v6_clients_accepts_mapped, .description = "D
     int l = sct_bound(AF_INET, SOCK_STREAM, &a);
     cr_assert_eq(try_connect("::1", api_port_of(&a)), ECONNREFUSED, "v6 client");
     cr_assert_eq(try_connect("::ffff:127.0.0.1", api_port_of(&a)), 0, "v4-mapped client");
-    accept_and_close(l);
+    close(api_accept_one(l));
     close(l);
 }
 

@@ -20,33 +20,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Bound of the waits that poll the accept queue: count x 10 ms. */
-#define QUEUE_POLLS 500
 /* How long a connect whose SYN was dropped is watched to stay pending. The
  * first SYN retransmission comes after 1 s, but it is dropped too while
  * the queue is full, so a late poll cannot turn this into a false result. */
 #define PENDING_MS 300
 
-/* A blocking connect to a; returns the connected socket. */
-static int tcp_connect(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    cr_assert_eq(connect(c, (const struct sockaddr *)&a->ss, a->len), 0, "connect: %s", strerror(errno));
-    return c;
-}
-
-/* Starts a non-blocking connect to a; returns the socket. */
-static int tcp_connect_nb(const sc_addr_t *a)
-{
-    int c = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    errno = 0;
-    int rc = connect(c, (const struct sockaddr *)&a->ss, a->len);
-    cr_assert_eq(rc, -1, "non-blocking connect returned %d", rc);
-    cr_assert_eq(errno, EINPROGRESS, "connect: errno %d (%s)", errno, strerror(errno));
-    return c;
-}
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -84,50 +62,6 @@ static void enter_private_netns(void)
     cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
     close(s);
 }
-/* The accept queue of a listener as Linux reports it in TCP_INFO:
- * tcpi_unacked is the number of queued connections, tcpi_sacked the
- * backlog limit (net/ipv4/tcp.c tcp_get_info for TCP_LISTEN). */
-static void listen_queue(int l, unsigned *queued, unsigned *limit)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-    memset(&ti, 0, sizeof(ti));
-    cr_assert_eq(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len), 0, "TCP_INFO: %s", strerror(errno));
-    if (queued)
-        *queued = ti.tcpi_unacked;
-    if (limit)
-        *limit = ti.tcpi_sacked;
-}
-
-/* Waits (bounded) until the listener has n queued connections. */
-static void wait_queued(int l, unsigned n)
-{
-    unsigned q = 0;
-    for (int i = 0; i < QUEUE_POLLS; i++) {
-        listen_queue(l, &q, NULL);
-        if (q == n)
-            return;
-        poll(NULL, 0, 10);
-    }
-    cr_assert_fail("accept queue holds %u connections, expected %u", q, n);
-}
-
-/* A listener with backlog 0 whose queue is full: one connection (*filler,
- * the client side) has completed and waits to be accepted, so the SYN of
- * any further connect is dropped and that connect stays in SYN_SENT. */
-static int full_listener(int family, sc_addr_t *a, int *filler)
-{
-    int l = api_socket(family, SOCK_STREAM);
-    sc_addr_t lo = sct_loopback(family, 0);
-    cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
-    cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
-    *a = api_name_of(l);
-    *filler = tcp_connect_nb(a);
-    cr_assert(api_wait_events(*filler, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT,
-              "first connection never completed");
-    wait_queued(l, 1);
-    return l;
-}
 
 static int read_proc_int(const char *path, int dflt)
 {
@@ -139,43 +73,6 @@ static int read_proc_int(const char *path, int dflt)
         fclose(f);
     }
     return v;
-}
-
-/* Checks that the listener l (bound to a) still accepts a connection. */
-static void assert_accepts(int l, const sc_addr_t *a)
-{
-    int c = tcp_connect(a);
-    cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "listener never readable");
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    close(s);
-    close(c);
-}
-
-/* A TCP socket bound to loopback with an explicit port number (taken from
- * a probe bound to port 0 and closed; retried if it is taken meanwhile).
- * With reuse, SO_REUSEADDR is set first. Unlike a port-0 bind, a port
- * bound by number stays bound when the listener is shut down. */
-static int bound_explicit(int family, int reuse, sc_addr_t *out)
-{
-    for (int i = 0; i < 10; i++) {
-        int probe = api_socket(family, SOCK_STREAM);
-        sc_addr_t a = sct_loopback(family, 0);
-        cr_assert_eq(bind(probe, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
-        a = api_name_of(probe);
-        close(probe);
-        int s = api_socket(family, SOCK_STREAM);
-        if (reuse)
-            api_set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
-        if (bind(s, (struct sockaddr *)&a.ss, a.len) == 0) {
-            *out = a;
-            return s;
-        }
-        cr_assert_eq(errno, EADDRINUSE, "bind %u: %s", api_port_of(&a), strerror(errno));
-        close(s);
-    }
-    cr_assert_fail("no free port found for an explicit bind");
-    return -1;
 }
 
 ParameterizedTestParameters(listen, eopnotsupp_on_udp)
@@ -241,7 +138,7 @@ ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .desc
         cr_assert_eq(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr, htonl(INADDR_ANY),
                      "not bound to 0.0.0.0");
     sc_addr_t lo = sct_loopback(*family, api_port_of(&a));
-    assert_accepts(l, &lo);
+    api_assert_accepts(l, &lo);
     close(l);
 }
 
@@ -258,12 +155,12 @@ ParameterizedTest(int *family, listen, again_changes_backlog, .description = "LS
     for (size_t i = 0; i < sizeof(backlogs) / sizeof(backlogs[0]); i++) {
         cr_assert_eq(listen(l, backlogs[i]), 0, "listen(%d): %s", backlogs[i], strerror(errno));
         unsigned limit = 0;
-        listen_queue(l, NULL, &limit);
+        api_listen_queue(l, NULL, &limit);
         cr_assert_eq(limit, (unsigned)backlogs[i], "backlog %u after listen(%d)", limit, backlogs[i]);
     }
     sc_addr_t b = api_name_of(l);
     cr_assert_eq(api_port_of(&b), api_port_of(&a), "port changed");
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -287,16 +184,16 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
     a = api_name_of(l);
     int c[QUEUED];
     for (int i = 0; i < QUEUED; i++) {
-        c[i] = tcp_connect_nb(&a);
+        c[i] = api_tcp_connect_nb(&a);
         cr_assert(api_wait_events(c[i], POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "connection %d never completed",
                   i);
         cr_assert_eq(api_so_error(c[i]), 0);
-        wait_queued(l, (unsigned)i + 1);
+        api_wait_queued(l, (unsigned)i + 1);
     }
-    int pending = tcp_connect_nb(&a);
+    int pending = api_tcp_connect_nb(&a);
     cr_assert_eq(api_wait_events(pending, POLLOUT, PENDING_MS), 0, "connect beyond the backlog completed");
     unsigned q = 0;
-    listen_queue(l, &q, NULL);
+    api_listen_queue(l, &q, NULL);
     cr_assert_eq(q, QUEUED, "queue holds %u", q);
 
     int s = accept(l, NULL, NULL);
@@ -305,7 +202,7 @@ ParameterizedTest(int *family, listen, backlog_overflow_leaves_connect_pending_u
     cr_assert(api_wait_events(pending, POLLOUT, 2 * SCT_TIMEOUT_MS) & POLLOUT,
               "pending connect never completed");
     cr_assert_eq(api_so_error(pending), 0);
-    wait_queued(l, QUEUED);
+    api_wait_queued(l, QUEUED);
     for (int i = 0; i < QUEUED; i++) {
         s = accept(l, NULL, NULL);
         cr_assert_geq(s, 0, "accept: %s", strerror(errno));
@@ -326,9 +223,9 @@ ParameterizedTest(int *family, listen, backlog_0_still_queues_one_connection, .d
 {
     sc_addr_t a;
     int filler;
-    int l = full_listener(*family, &a, &filler);
+    int l = api_full_listener(*family, &a, &filler);
     /* Exactly one: the next connect stays pending. */
-    int pending = tcp_connect_nb(&a);
+    int pending = api_tcp_connect_nb(&a);
     cr_assert_eq(api_wait_events(pending, POLLOUT, PENDING_MS), 0,
                  "a second connection completed with backlog 0");
     cr_assert(api_wait_events(l, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
@@ -358,10 +255,10 @@ ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .descri
     int somaxconn = read_proc_int("/proc/sys/net/core/somaxconn", -1);
     cr_assert_gt(somaxconn, 0, "cannot read net.core.somaxconn");
     unsigned limit = 0;
-    listen_queue(l, NULL, &limit);
+    api_listen_queue(l, NULL, &limit);
     cr_assert_eq(limit, (unsigned)somaxconn, "backlog %u, somaxconn %d", limit, somaxconn);
     a = api_name_of(l);
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -377,7 +274,7 @@ ParameterizedTest(int *family, listen, so_acceptconn_only_on_listener, .descript
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1, "listener");
-    int c = tcp_connect(&a);
+    int c = api_tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept: %s", strerror(errno));
     cr_assert_eq(api_get_int(c, SOL_SOCKET, SO_ACCEPTCONN), 0, "connected socket");
@@ -399,7 +296,7 @@ ParameterizedTestParameters(listen, shutdown_rd_stops_listener)
 ParameterizedTest(int *family, listen, shutdown_rd_stops_listener, .description = "LS-09", .timeout = 10)
 {
     sc_addr_t a;
-    int l = bound_explicit(*family, 0, &a);
+    int l = api_bound_explicit(*family, SOCK_STREAM, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 0, "SO_ACCEPTCONN after SHUT_RD");
@@ -421,7 +318,7 @@ ParameterizedTest(int *family, listen, shutdown_rd_refuses_new_connections, .des
                   .timeout = 10)
 {
     sc_addr_t a;
-    int l = bound_explicit(*family, 0, &a);
+    int l = api_bound_explicit(*family, SOCK_STREAM, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     int c = api_socket(*family, SOCK_STREAM);
@@ -445,14 +342,14 @@ ParameterizedTest(int *family, listen, again_after_shutdown_rd_reenables, .descr
                   .timeout = 10)
 {
     sc_addr_t a;
-    int l = bound_explicit(*family, 0, &a);
+    int l = api_bound_explicit(*family, SOCK_STREAM, 0, &a);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     cr_assert_eq(shutdown(l, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     cr_assert_eq(listen(l, 4), 0, "listen again: %s", strerror(errno));
     cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
     sc_addr_t b = api_name_of(l);
     cr_assert_eq(api_port_of(&b), api_port_of(&a), "port changed");
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -467,7 +364,7 @@ ParameterizedTest(int *family, listen, shutdown_wr_has_no_effect, .description =
     int l = sct_bound(*family, SOCK_STREAM, &a);
     cr_assert_eq(shutdown(l, SHUT_WR), 0, "shutdown: %s", strerror(errno));
     cr_assert_eq(api_get_int(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
-    assert_accepts(l, &a);
+    api_assert_accepts(l, &a);
     close(l);
 }
 
@@ -489,15 +386,15 @@ ParameterizedTest(struct hangup_case *c, listen, hangup_resets_queued_and_refuse
                   .description = "LS-11", .timeout = 20)
 {
     sc_addr_t a;
-    int guard = bound_explicit(c->family, 1, &a);
+    int guard = api_bound_explicit(c->family, SOCK_STREAM, 1, &a);
     int l = api_socket(c->family, SOCK_STREAM);
     api_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
     cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, 0), 0, "listen: %s", strerror(errno));
-    int queued = tcp_connect_nb(&a);
+    int queued = api_tcp_connect_nb(&a);
     cr_assert(api_wait_events(queued, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT, "first connection never completed");
-    wait_queued(l, 1);
-    int connecting = tcp_connect_nb(&a);
+    api_wait_queued(l, 1);
+    int connecting = api_tcp_connect_nb(&a);
 
     if (c->use_close)
         cr_assert_eq(close(l), 0, "close: %s", strerror(errno));

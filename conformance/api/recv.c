@@ -38,21 +38,12 @@ static void assert_eagain(ssize_t n, const char *what)
     cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s: errno %d (%s)", what, errno, strerror(errno));
 }
 
-static void udp_pair(int family, int *a, int *b)
-{
-    sc_addr_t aa, ba;
-    *a = sct_bound(family, SOCK_DGRAM, &aa);
-    *b = sct_bound(family, SOCK_DGRAM, &ba);
-    cr_assert_eq(connect(*a, (struct sockaddr *)&ba.ss, ba.len), 0, "connect: %s", strerror(errno));
-    cr_assert_eq(connect(*b, (struct sockaddr *)&aa.ss, aa.len), 0, "connect: %s", strerror(errno));
-}
-
 static void make_pair(int family, int type, int *a, int *b)
 {
     if (type == SOCK_STREAM)
         sct_tcp_pair(family, a, b);
     else
-        udp_pair(family, a, b);
+        api_udp_pair(family, a, b, NULL);
 }
 
 /* Same as api_poll_once(POLLIN) but fails the test on timeout. */
@@ -199,7 +190,7 @@ ParameterizedTestParameters(recv, peek_returns_one_datagram_udp)
 ParameterizedTest(int *fam, recv, peek_returns_one_datagram_udp, .description = "RV-03", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     cr_assert_eq(send(a, "first", 5, 0), 5);
     cr_assert_eq(send(a, "second", 6, 0), 6);
     wait_readable(b);
@@ -287,7 +278,7 @@ ParameterizedTestParameters(recv, waitall_allowed_on_udp)
 ParameterizedTest(int *fam, recv, waitall_allowed_on_udp, .description = "RV-04 datagram", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     set_timeo(b, SO_RCVTIMEO, SCT_TIMEOUT_MS / 1000, 0);
     cr_assert_eq(send(a, "abc", 3, 0), 3);
     char buf[100];
@@ -654,7 +645,7 @@ ParameterizedTestParameters(recv, udp_excess_discarded)
 ParameterizedTest(int *fam, recv, udp_excess_discarded, .description = "RV-13", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     char big[100];
     for (int i = 0; i < 100; i++)
         big[i] = (char)('a' + i % 26);
@@ -679,7 +670,7 @@ ParameterizedTestParameters(recv, udp_returns_one_datagram)
 ParameterizedTest(int *fam, recv, udp_returns_one_datagram, .description = "RV-14", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     cr_assert_eq(send(a, "one", 3, 0), 3);
     cr_assert_eq(send(a, "two", 3, 0), 3);
     api_wait_inq(b, 3);
@@ -709,7 +700,7 @@ ParameterizedTestParameters(recv, udp_msg_trunc_returns_real_length)
 ParameterizedTest(int *fam, recv, udp_msg_trunc_returns_real_length, .description = "RV-15", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     char big[100], buf[10];
     send_100(a, big);
     wait_readable(b);
@@ -729,7 +720,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, udp_recvmsg_flags_msg_trunc, .de
                   .timeout = 10)
 {
     int a, b;
-    udp_pair(p->family, &a, &b);
+    api_udp_pair(p->family, &a, &b, NULL);
     char big[100], buf[10];
     send_100(a, big);
     wait_readable(b);
@@ -763,7 +754,7 @@ ParameterizedTestParameters(recv, udp_peek_trunc_leaves_datagram)
 ParameterizedTest(int *fam, recv, udp_peek_trunc_leaves_datagram, .description = "RV-15", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     char big[100], buf[100];
     send_100(a, big);
     wait_readable(b);
@@ -890,7 +881,7 @@ ParameterizedTestParameters(recv, recvmsg_rejects_bad_msghdr)
 ParameterizedTest(int *fam, recv, recvmsg_rejects_bad_msghdr, .description = "RV-18", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     cr_assert_eq(send(a, "data", 4, 0), 4);
     wait_readable(b);
     char buf[16];
@@ -948,7 +939,7 @@ ParameterizedTestParameters(recv, udp_shut_rd_returns_zero_at_once)
 ParameterizedTest(int *fam, recv, udp_shut_rd_returns_zero_at_once, .description = "RV-19", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     set_timeo(b, SO_RCVTIMEO, 3, 0); /* backstop */
     cr_assert_eq(shutdown(b, SHUT_RD), 0, "shutdown: %s", strerror(errno));
     char buf[8];
@@ -972,7 +963,7 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_nonblocking_pending_then_eagain, .
                   .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     cr_assert_eq(send(a, "abc", 3, 0), 3);
     wait_readable(b);
     api_set_nonblock(b, 1);

@@ -27,9 +27,6 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-/* Buffer size asked for with SO_SNDBUF/SO_RCVBUF where a test needs the
- * buffers small and fixed (autotuning off) so that they fill quickly. */
-#define SMALL_BUF 16384
 /* Chunk used to fill a send buffer. */
 #define CHUNK 65536
 
@@ -68,33 +65,6 @@ static short wait_events(int fd, short events, int timeout_ms)
             return 0;
     }
     return 0;
-}
-
-/* A connected TCP pair whose buffers are fixed small before the connection
- * exists (the receive window is chosen at SYN time), so that a writer that
- * nobody reads from fills both ends after a few tens of KiB. */
-static void tcp_pair_small(int family, int *client, int *server)
-{
-    sct_require_family(family);
-    int l = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(l, 0, "socket: %s", strerror(errno));
-    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    api_set_int(l, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
-    sc_addr_t a = sct_loopback(family, 0);
-    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0, "bind: %s", strerror(errno));
-    cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
-    int c = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0, "socket: %s", strerror(errno));
-    api_set_int(c, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
-    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0, "accept: %s", strerror(errno));
-    close(l);
-    *client = c;
-    *server = s;
 }
 
 /* Writes the pattern (from *offset on) without blocking until the send
@@ -139,16 +109,6 @@ static size_t drain_and_check(int fd, size_t total)
     return got;
 }
 
-/* Two UDP sockets on loopback, each connected to the other. */
-static void udp_pair(int family, int *a, int *b)
-{
-    sc_addr_t aa, ba;
-    *a = sct_bound(family, SOCK_DGRAM, &aa);
-    *b = sct_bound(family, SOCK_DGRAM, &ba);
-    cr_assert_eq(connect(*a, (struct sockaddr *)&ba.ss, ba.len), 0, "connect: %s", strerror(errno));
-    cr_assert_eq(connect(*b, (struct sockaddr *)&aa.ss, aa.len), 0, "connect: %s", strerror(errno));
-}
-
 static void assert_nothing_queued(int fd)
 {
     char c;
@@ -188,7 +148,7 @@ ParameterizedTest(struct api_fam_mode *p, send, partial_when_nonblocking_and_len
                   .description = "SD-01", .timeout = 20)
 {
     int c, s;
-    tcp_pair_small(p->family, &c, &s);
+    api_tcp_pair_small(p->family, 1, &c, &s);
     size_t len = 3 * (size_t)api_get_int(c, SOL_SOCKET, SO_SNDBUF);
     unsigned char *buf = malloc(len);
     cr_assert_not_null(buf);
@@ -248,7 +208,7 @@ ParameterizedTest(struct api_fam_mode *p, send, whole_buffer_when_blocking_and_r
                   .description = "SD-02", .timeout = 20)
 {
     int c, s;
-    tcp_pair_small(p->family, &c, &s);
+    api_tcp_pair_small(p->family, 1, &c, &s);
     size_t len = 3 * (size_t)api_get_int(c, SOL_SOCKET, SO_SNDBUF);
     unsigned char *buf = malloc(len);
     cr_assert_not_null(buf);
@@ -279,7 +239,7 @@ ParameterizedTest(int *fam, send, eagain_and_no_pollout_when_buffer_full, .descr
                   .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 1, &c, &s);
     api_set_nonblock(c, 1);
     size_t off = 0;
     fill_until_full(c, &off);
@@ -302,7 +262,7 @@ ParameterizedTestParameters(send, eagain_when_sndtimeo_elapses)
 ParameterizedTest(int *fam, send, eagain_when_sndtimeo_elapses, .description = "SD-04", .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 1, &c, &s);
     size_t off = 0;
     fill_until_full(c, &off);
     set_timeo(c, SO_SNDTIMEO, 300);
@@ -331,7 +291,7 @@ ParameterizedTest(struct api_fam_mode *p, send, epipe_after_own_shutdown_wr, .de
     if (p->mode == SOCK_STREAM)
         sct_tcp_pair(p->family, &a, &b);
     else
-        udp_pair(p->family, &a, &b);
+        api_udp_pair(p->family, &a, &b, NULL);
     cr_assert_eq(shutdown(a, SHUT_WR), 0, "shutdown: %s", strerror(errno));
     errno = 0;
     cr_assert_eq(send(a, "x", 1, MSG_NOSIGNAL), -1);
@@ -512,7 +472,7 @@ ParameterizedTestParameters(send, emsgsize_when_udp_payload_too_big)
 ParameterizedTest(int *fam, send, emsgsize_when_udp_payload_too_big, .description = "SD-10", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     /* The largest payload: 65535 - 20 (IPv4 header) - 8 = 65507; IPv6's
      * payload length excludes its header: 65535 - 8 = 65527. */
     size_t max = *fam == AF_INET ? 65507 : 65527;
@@ -542,7 +502,7 @@ ParameterizedTestParameters(send, udp_datagram_larger_than_sndbuf_sent)
 ParameterizedTest(int *fam, send, udp_datagram_larger_than_sndbuf_sent, .description = "SD-11", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     /* Ask for the smallest buffer; Linux clamps it to its minimum. */
     api_set_int(a, SOL_SOCKET, SO_SNDBUF, 0);
     int sndbuf = api_get_int(a, SOL_SOCKET, SO_SNDBUF);
@@ -589,7 +549,7 @@ ParameterizedTest(struct api_fam_mode *p, send, edestaddrreq_on_unconnected_udp,
 Test(send, eopnotsupp_for_msg_oob_on_udp, .description = "SD-13", .timeout = 10)
 {
     int a, b;
-    udp_pair(AF_INET, &a, &b);
+    api_udp_pair(AF_INET, &a, &b, NULL);
     sc_addr_t ba;
     ba.len = sizeof(ba.ss);
     cr_assert_eq(getsockname(b, (struct sockaddr *)&ba.ss, &ba.len), 0);
@@ -620,7 +580,7 @@ Test(send, eopnotsupp_for_msg_oob_on_udp, .description = "SD-13", .timeout = 10)
 Test(send, msg_oob_ignored_on_udp6_linux, .description = "SD-13 IPv6: Linux sends", .timeout = 10)
 {
     int a, b;
-    udp_pair(AF_INET6, &a, &b);
+    api_udp_pair(AF_INET6, &a, &b, NULL);
     cr_assert_eq(send(a, "x", 1, MSG_OOB), 1, "send: %s", strerror(errno));
     char c = 0;
     cr_assert_neq(wait_events(b, POLLIN, SCT_TIMEOUT_MS), 0);
@@ -640,7 +600,7 @@ ParameterizedTest(struct api_fam_mode *p, send, efault_on_bad_buffer, .descripti
     if (p->mode == SOCK_STREAM)
         sct_tcp_pair(p->family, &a, &b);
     else
-        udp_pair(p->family, &a, &b);
+        api_udp_pair(p->family, &a, &b, NULL);
     void *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(none, MAP_FAILED);
     void *bad[] = {(void *)-1, NULL, none};
@@ -695,7 +655,7 @@ ParameterizedTestParameters(send, zero_length_udp_sends_empty_datagram)
 ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .description = "SD-17", .timeout = 10)
 {
     int a, b;
-    udp_pair(*fam, &a, &b);
+    api_udp_pair(*fam, &a, &b, NULL);
     char buf[8];
     cr_assert_eq(send(a, buf, 0, 0), 0, "send: %s", strerror(errno));
     cr_assert(wait_events(b, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no POLLIN for an empty datagram");
@@ -858,7 +818,7 @@ ParameterizedTest(struct api_fam_mode *p, send, udp_boundaries_preserved, .descr
                   .timeout = 10)
 {
     int a, b;
-    udp_pair(p->family, &a, &b);
+    api_udp_pair(p->family, &a, &b, NULL);
     static const size_t sizes[] = {1, 2, 100, 1000};
     char out[1000], in[2000];
     for (size_t i = 0; i < 4; i++) {
@@ -916,7 +876,7 @@ ParameterizedTestParameters(send, blocked_send_not_aborted_by_close)
 ParameterizedTest(int *fam, send, blocked_send_not_aborted_by_close, .description = "SD-21", .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 1, &c, &s);
     size_t off = 0;
     fill_until_full(c, &off);
     set_timeo(c, SO_SNDTIMEO, 1000);
@@ -959,7 +919,7 @@ ParameterizedTest(int *fam, send, eintr_when_signal_interrupts_blocked_send,
                   .description = "GAP-EINTR send: -1 EINTR, no byte lost", .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 1, &c, &s);
     size_t off = 0;
     fill_until_full(c, &off);
     struct sigaction sa;

@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#define SMALL_BUF 16384
 #define CHUNK 65536
 
 static unsigned char pattern(size_t i)
@@ -52,30 +51,6 @@ static void assert_eof(int fd)
     char c;
     cr_assert(api_poll_once(fd, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
     cr_assert_eq(recv(fd, &c, 1, 0), 0, "expected EOF: %s", strerror(errno));
-}
-
-/* A TCP pair with small fixed buffers, so a writer nobody reads from
- * fills both ends quickly. */
-static void tcp_pair_small(int family, int *client, int *server)
-{
-    sct_require_family(family);
-    int l = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(l, 0);
-    api_set_int(l, SOL_SOCKET, SO_RCVBUF, SMALL_BUF);
-    sc_addr_t a = sct_loopback(family, 0);
-    cr_assert_eq(bind(l, (struct sockaddr *)&a.ss, a.len), 0);
-    cr_assert_eq(listen(l, 4), 0);
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(l, (struct sockaddr *)&a.ss, &a.len), 0);
-    int c = socket(family, SOCK_STREAM, 0);
-    cr_assert_geq(c, 0);
-    api_set_int(c, SOL_SOCKET, SO_SNDBUF, SMALL_BUF);
-    cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0);
-    close(l);
-    *client = c;
-    *server = s;
 }
 
 /* Writes the pattern without blocking until the send buffer stays full (no
@@ -116,15 +91,6 @@ static size_t drain_and_check(int fd, size_t total)
         got += (size_t)n;
     }
     return got;
-}
-
-static void udp_pair(int family, int *a, int *b, sc_addr_t *ba)
-{
-    sc_addr_t aa;
-    *a = sct_bound(family, SOCK_DGRAM, &aa);
-    *b = sct_bound(family, SOCK_DGRAM, ba);
-    cr_assert_eq(connect(*a, (struct sockaddr *)&ba->ss, ba->len), 0);
-    cr_assert_eq(connect(*b, (struct sockaddr *)&aa.ss, aa.len), 0);
 }
 
 ParameterizedTestParameters(shutdown, einval_for_bad_how)
@@ -260,7 +226,7 @@ ParameterizedTest(int *fam, shutdown, rdwr_delivers_queued_data_then_fin, .descr
                   .timeout = 30)
 {
     int c, s;
-    tcp_pair_small(*fam, &c, &s);
+    api_tcp_pair_small(*fam, 0, &c, &s);
     size_t sent = fill_until_full(c);
     cr_assert_eq(shutdown(c, SHUT_RDWR), 0, "shutdown: %s", strerror(errno));
     char b;
@@ -352,7 +318,7 @@ ParameterizedTest(struct api_fam_mode *p, shutdown, udp_reconnect_keeps_shutdown
 {
     int a, b;
     sc_addr_t ba;
-    udp_pair(p->family, &a, &b, &ba);
+    api_udp_pair(p->family, &a, &b, &ba);
     cr_assert_eq(shutdown(a, p->mode), 0, "shutdown: %s", strerror(errno));
     sc_addr_t ca;
     int other = sct_bound(p->family, SOCK_DGRAM, &ca);
