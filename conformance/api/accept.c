@@ -37,44 +37,6 @@
 #define KICK_MS 20
 #define KICK_MAX 250
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Moves this test process into a private network namespace with lo up, so
- * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
- * port on the machine's interfaces. Skips when no namespace can be made. */
-static void enter_private_netns(void)
-{
-    if (unshare(CLONE_NEWNET) != 0) {
-        int err = errno;
-        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
-                         strerror(err));
-        char map[64];
-        write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", uid);
-        write_file("/proc/self/uid_map", map);
-        snprintf(map, sizeof(map), "0 %u 1", gid);
-        write_file("/proc/self/gid_map", map);
-    }
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
-    close(s);
-}
-
 /* Polls fd until revents contains all of need (bounded), then returns the
  * full revents of one more zero-timeout poll. */
 static int wait_mask(int fd, short events, int need, int ms)
@@ -500,7 +462,7 @@ ParameterizedTest(int *family, accept, accepted_socket_inherits_listener_options
 /* The [::] listener lives in a private network namespace. */
 Test(accept, v6_any_listener_accepts_v4_client_as_mapped, .description = "AC-14", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     int l = api_socket(AF_INET6, SOCK_STREAM);
     api_set_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     struct sockaddr_in6 any;
@@ -530,23 +492,6 @@ Test(accept, v6_any_listener_accepts_v4_client_as_mapped, .description = "AC-14"
     close(l);
 }
 
-/* The highest descriptor number open in this process, or -1. */
-static int max_open_fd(void)
-{
-    int max = -1;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int self = dirfd(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd != self && fd > max)
-            max = fd;
-    }
-    closedir(d);
-    return max;
-}
-
 ParameterizedTestParameters(accept, emfile_when_fd_table_full_keeps_connection_queued)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -567,7 +512,7 @@ ParameterizedTest(int *family, accept, emfile_when_fd_table_full_keeps_connectio
 
     struct rlimit old;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0, "getrlimit: %s", strerror(errno));
-    int top = max_open_fd();
+    int top = api_max_open_fd();
     cr_assert_geq(top, 0, "cannot read /proc/self/fd");
     struct rlimit low = old;
     low.rlim_cur = (rlim_t)top + 1;

@@ -67,44 +67,6 @@ static void assert_receives(int u, const sc_addr_t *a)
     close(c);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Moves this test process into a private network namespace with lo up, so
- * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
- * port on the machine's interfaces. Skips when no namespace can be made. */
-static void enter_private_netns(void)
-{
-    if (unshare(CLONE_NEWNET) != 0) {
-        int err = errno;
-        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
-                         strerror(err));
-        char map[64];
-        write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", uid);
-        write_file("/proc/self/uid_map", map);
-        snprintf(map, sizeof(map), "0 %u 1", gid);
-        write_file("/proc/self/gid_map", map);
-    }
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
-    close(s);
-}
-
 /* Whether /proc/net/tcp{,6} lists a socket lport -> rport in state. */
 static int tcp_state_present(int family, unsigned lport, unsigned rport, unsigned state)
 {
@@ -139,37 +101,6 @@ static void assert_eof(int s)
     cr_assert(api_wait_events(s, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no EOF");
     char b;
     cr_assert_eq(recv(s, &b, 1, 0), 0, "expected EOF");
-}
-
-/* Runs fn(arg) in a forked child without root (uid/gid 65534) and returns
- * its result (an errno value or 0); skips when root cannot be dropped. */
-static int run_unprivileged(int (*fn)(int), int arg)
-{
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
-            _exit(250);
-        _exit(fn(arg));
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
-    cr_assert(WIFEXITED(status), "child did not exit (status 0x%x)", status);
-    if (WEXITSTATUS(status) == 250)
-        cr_skip_test("needs to drop root privileges (setuid 65534 failed)");
-    return WEXITSTATUS(status);
-}
-
-static int read_proc_int(const char *path, int dflt)
-{
-    FILE *f = fopen(path, "r");
-    int v = dflt;
-    if (f) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = dflt;
-        fclose(f);
-    }
-    return v;
 }
 
 /* ---- BD-01 .. BD-05: binding and rebinding ---- */
@@ -299,7 +230,7 @@ ParameterizedTest(int *family, bind, eaddrnotavail_for_non_local_address, .descr
 {
     const char *knob =
         *family == AF_INET6 ? "/proc/sys/net/ipv6/ip_nonlocal_bind" : "/proc/sys/net/ipv4/ip_nonlocal_bind";
-    if (read_proc_int(knob, 0) != 0)
+    if (api_read_proc(knob, 0) != 0)
         cr_skip_test("%s is 1: non-local binds are allowed", knob);
     int s = api_socket(*family, SOCK_STREAM);
     sc_addr_t a = sct_loopback(*family, 0);
@@ -392,7 +323,7 @@ Test(bind, einval_for_sockaddr_in_on_inet6_socket, .description = "BD-10", .time
  * the wildcard happens in a private network namespace. */
 Test(bind, zeroed_sockaddr_binds_any_on_inet, .description = "BD-11", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     int s = api_socket(AF_INET, SOCK_STREAM);
     struct sockaddr_in z;
     memset(&z, 0, sizeof(z));
@@ -438,11 +369,11 @@ static int bind_low_port_errno(int port)
  * looked up, so the port need not be free. Run without root in a child. */
 Test(bind, eacces_for_privileged_port_unprivileged, .description = "BD-12", .timeout = 10)
 {
-    int start = read_proc_int("/proc/sys/net/ipv4/ip_unprivileged_port_start", 1024);
+    int start = api_read_proc("/proc/sys/net/ipv4/ip_unprivileged_port_start", 1024);
     if (start <= 1)
         cr_skip_test("net.ipv4.ip_unprivileged_port_start is %d: no port is privileged", start);
     int port = start > 1024 ? 1023 : start - 1;
-    int err = run_unprivileged(bind_low_port_errno, port);
+    int err = api_run_unprivileged(bind_low_port_errno, port);
     cr_assert_eq(err, EACCES, "bind to port %d: errno %d (%s)", port, err, strerror(err));
 }
 
@@ -681,7 +612,7 @@ ParameterizedTest(int *family, bind, reuseaddr_second_listen_eaddrinuse, .descri
 Test(bind, reuseaddr_v4_any_eaddrinuse_under_v6_any_listener, .description = "BD-18 dual stack",
      .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sct_require_family(AF_INET6);
     int l = api_socket(AF_INET6, SOCK_STREAM);
     api_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);

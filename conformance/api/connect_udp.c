@@ -23,44 +23,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Moves this test process into a private network namespace with lo up, so
- * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
- * port on the machine's interfaces. Skips when no namespace can be made. */
-static void enter_private_netns(void)
-{
-    if (unshare(CLONE_NEWNET) != 0) {
-        int err = errno;
-        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
-                         strerror(err));
-        char map[64];
-        write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", uid);
-        write_file("/proc/self/uid_map", map);
-        snprintf(map, sizeof(map), "0 %u 1", gid);
-        write_file("/proc/self/gid_map", map);
-    }
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
-    close(s);
-}
-
 static void send_to(int s, const char *text, const sc_addr_t *to)
 {
     ssize_t n = (ssize_t)strlen(text);
@@ -319,7 +281,7 @@ ParameterizedTestParameters(connect_udp, any_bound_socket_reports_loopback_after
 ParameterizedTest(int *family, connect_udp, any_bound_socket_reports_loopback_after_connect,
                   .description = "CU-06", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sc_addr_t pa;
     int peer = sct_bound(*family, SOCK_DGRAM, &pa);
     int s = api_socket(*family, SOCK_DGRAM);

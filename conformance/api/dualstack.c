@@ -20,44 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Moves this test process into a private network namespace with lo up, so
- * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
- * port on the machine's interfaces. Skips when no namespace can be made. */
-static void enter_private_netns(void)
-{
-    if (unshare(CLONE_NEWNET) != 0) {
-        int err = errno;
-        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
-                         strerror(err));
-        char map[64];
-        write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", uid);
-        write_file("/proc/self/uid_map", map);
-        snprintf(map, sizeof(map), "0 %u 1", gid);
-        write_file("/proc/self/gid_map", map);
-    }
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
-    close(s);
-}
-
 /* An AF_INET6 or AF_INET address from text and port. */
 static sc_addr_t addr_of(const char *text, uint16_t port)
 {
@@ -104,7 +66,7 @@ ParameterizedTestParameters(dualstack, v6_any_reserves_every_address_of_its_port
 ParameterizedTest(struct reserve_case *c, dualstack, v6_any_reserves_every_address_of_its_port,
                   .description = "DS-01", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sc_addr_t a;
     int s = v6_any(c->type, 0, &a);
     if (c->listening)
@@ -133,7 +95,7 @@ ParameterizedTestParameters(dualstack, v6only_any_leaves_ipv4_free)
 /* man ipv6(7) IPV6_V6ONLY: the socket then holds only IPv6 addresses. */
 ParameterizedTest(int *type, dualstack, v6only_any_leaves_ipv4_free, .description = "DS-02", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sc_addr_t a;
     int s = v6_any(*type, 1, &a);
     static const char *const v4[] = {"0.0.0.0", "127.0.0.1", "::ffff:127.0.0.1"};
@@ -167,7 +129,7 @@ static int try_connect(const char *text, uint16_t port)
 
 Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sc_addr_t a;
     int l = v6_any(SOCK_STREAM, 0, &a);
     cr_assert_eq(listen(l, 8), 0, "listen: %s", strerror(errno));
@@ -182,7 +144,7 @@ Test(dualstack, v6_any_listener_accepts_v4_and_v6_clients, .description = "DS-03
 
 Test(dualstack, v6_loopback_listener_refuses_v4_clients, .description = "DS-03", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     int l = api_socket(AF_INET6, SOCK_STREAM);
     sc_addr_t lo = addr_of("::1", 0);
     cr_assert_eq(api_bind_addr(l, &lo), 0, "bind: %s", strerror(errno));
@@ -197,7 +159,7 @@ Test(dualstack, v6_loopback_listener_refuses_v4_clients, .description = "DS-03",
 
 Test(dualstack, v4_listener_refuses_v6_clients_accepts_mapped, .description = "DS-03", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     sct_require_family(AF_INET6);
     sc_addr_t a;
     int l = sct_bound(AF_INET, SOCK_STREAM, &a);
@@ -229,7 +191,7 @@ ParameterizedTestParameters(dualstack, udp_names_are_in6_and_mapped_for_v4)
 ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_for_v4,
                   .description = "DS-04", .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     const char *local = c->mapped ? "::ffff:127.0.0.1" : "::1";
     sc_addr_t pa;
     int peer = sct_bound(c->mapped ? AF_INET : AF_INET6, SOCK_DGRAM, &pa);
@@ -354,22 +316,10 @@ ParameterizedTest(struct rebind_case *c, dualstack, second_bind_einval, .descrip
     close(s);
 }
 
-static int read_proc_int(const char *path, int dflt)
-{
-    FILE *f = fopen(path, "r");
-    int v = dflt;
-    if (f) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = dflt;
-        fclose(f);
-    }
-    return v;
-}
-
 /* man ipv6(7): the default comes from net.ipv6.bindv6only. */
 Test(dualstack, v6only_default_follows_bindv6only, .description = "DS-08", .timeout = 10)
 {
-    int sysctl = read_proc_int("/proc/sys/net/ipv6/bindv6only", -1);
+    int sysctl = api_read_proc("/proc/sys/net/ipv6/bindv6only", -1);
     cr_assert_geq(sysctl, 0, "cannot read net.ipv6.bindv6only");
     int s = api_socket(AF_INET6, SOCK_STREAM);
     cr_assert_eq(api_get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d",
@@ -379,8 +329,8 @@ Test(dualstack, v6only_default_follows_bindv6only, .description = "DS-08", .time
 
 Test(dualstack, v6only_default_is_0_in_a_fresh_namespace, .description = "DS-08", .timeout = 10)
 {
-    enter_private_netns();
-    cr_assert_eq(read_proc_int("/proc/sys/net/ipv6/bindv6only", -1), 0);
+    api_enter_private_netns();
+    cr_assert_eq(api_read_proc("/proc/sys/net/ipv6/bindv6only", -1), 0);
     int s = api_socket(AF_INET6, SOCK_DGRAM);
     cr_assert_eq(api_get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), 0);
     close(s);

@@ -174,23 +174,6 @@ Test(getaddrinfo, v4mapped_maps_ipv4_for_inet6_only, .description = "GA-09", .ti
     cr_assert_null(res);
 }
 
-/* The highest descriptor number open in this process, or -1. */
-static int max_open_fd(void)
-{
-    int max = -1;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int self = dirfd(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd != self && fd > max)
-            max = fd;
-    }
-    closedir(d);
-    return max;
-}
-
 /* Errors come back as the return value (EAI_*, which gai_strerror
  * describes), not in errno; only EAI_SYSTEM points at errno. EAI_SYSTEM is
  * provoked by leaving no descriptor free, so that the resolver cannot
@@ -207,7 +190,7 @@ Test(getaddrinfo, reports_eai_codes_and_eai_system_with_errno, .description = "G
 
     struct rlimit old;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    int top = max_open_fd();
+    int top = api_max_open_fd();
     cr_assert_geq(top, 0);
     struct rlimit low = old;
     low.rlim_cur = (rlim_t)top + 1;

@@ -25,56 +25,6 @@
  * the queue is full, so a late poll cannot turn this into a false result. */
 #define PENDING_MS 300
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Moves this test process into a private network namespace with lo up, so
- * that a wildcard address (0.0.0.0, ::) can be bound without exposing a
- * port on the machine's interfaces. Skips when no namespace can be made. */
-static void enter_private_netns(void)
-{
-    if (unshare(CLONE_NEWNET) != 0) {
-        int err = errno;
-        unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-            cr_skip_test("needs a private network namespace to bind a wildcard address (unshare: %s)",
-                         strerror(err));
-        char map[64];
-        write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", uid);
-        write_file("/proc/self/uid_map", map);
-        snprintf(map, sizeof(map), "0 %u 1", gid);
-        write_file("/proc/self/gid_map", map);
-    }
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS lo: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "SIOCSIFFLAGS lo: %s", strerror(errno));
-    close(s);
-}
-
-static int read_proc_int(const char *path, int dflt)
-{
-    FILE *f = fopen(path, "r");
-    int v = dflt;
-    if (f) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = dflt;
-        fclose(f);
-    }
-    return v;
-}
-
 ParameterizedTestParameters(listen, eopnotsupp_on_udp)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -126,7 +76,7 @@ ParameterizedTestParameters(listen, unbound_socket_gets_ephemeral_port)
 ParameterizedTest(int *family, listen, unbound_socket_gets_ephemeral_port, .description = "LS-03",
                   .timeout = 10)
 {
-    enter_private_netns();
+    api_enter_private_netns();
     int l = api_socket(*family, SOCK_STREAM);
     cr_assert_eq(listen(l, 4), 0, "listen: %s", strerror(errno));
     sc_addr_t a = api_name_of(l);
@@ -252,7 +202,7 @@ ParameterizedTest(int *family, listen, negative_backlog_means_somaxconn, .descri
     sc_addr_t lo = sct_loopback(*family, 0);
     cr_assert_eq(bind(l, (struct sockaddr *)&lo.ss, lo.len), 0, "bind: %s", strerror(errno));
     cr_assert_eq(listen(l, -1), 0, "listen(-1): %s", strerror(errno));
-    int somaxconn = read_proc_int("/proc/sys/net/core/somaxconn", -1);
+    int somaxconn = api_read_proc("/proc/sys/net/core/somaxconn", -1);
     cr_assert_gt(somaxconn, 0, "cannot read net.core.somaxconn");
     unsigned limit = 0;
     api_listen_queue(l, NULL, &limit);

@@ -20,29 +20,6 @@
 /* The upper bound of descriptors a test opens to fill the table. */
 #define FILL_MAX 256
 
-/* Runs fn in a forked child that has dropped root (uid/gid 65534, so no
- * capabilities) and returns what fn returned (an errno value, 0 for
- * success). Skips the test when privileges cannot be dropped. When the test
- * does not run as root, fn runs in a child as is. */
-static int run_unprivileged(int (*fn)(void))
-{
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (geteuid() == 0) {
-            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
-                _exit(250);
-        }
-        _exit(fn());
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
-    cr_assert(WIFEXITED(status), "child did not exit normally (status 0x%x)", status);
-    if (WEXITSTATUS(status) == 250)
-        cr_skip_test("needs to drop root privileges (setuid 65534 failed)");
-    return WEXITSTATUS(status);
-}
-
 Test(socket, eafnosupport_for_domain_0, .description = "SK-01", .timeout = 10)
 {
     errno = 0;
@@ -103,8 +80,9 @@ Test(socket, eprotonosupport_for_stream_icmp, .description = "SK-05", .timeout =
     cr_assert_eq(errno, EPROTONOSUPPORT, "errno %d (%s)", errno, strerror(errno));
 }
 
-static int raw_proto0_errno(void)
+static int raw_proto0_errno(int unused)
 {
+    (void)unused;
     int s = socket(AF_INET, SOCK_RAW, 0);
     if (s >= 0) {
         close(s);
@@ -113,8 +91,9 @@ static int raw_proto0_errno(void)
     return errno;
 }
 
-static int raw_icmp_errno(void)
+static int raw_icmp_errno(int unused)
 {
+    (void)unused;
     int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
     if (s >= 0) {
         close(s);
@@ -128,7 +107,7 @@ static int raw_icmp_errno(void)
  * CAP_NET_RAW (net/ipv4/af_inet.c inet_create). */
 Test(socket, eprotonosupport_for_raw_protocol_0_unprivileged, .description = "SK-06", .timeout = 10)
 {
-    int err = run_unprivileged(raw_proto0_errno);
+    int err = api_run_unprivileged(raw_proto0_errno, 0);
     cr_assert_eq(err, EPROTONOSUPPORT, "errno %d (%s)", err, strerror(err));
 }
 
@@ -138,7 +117,7 @@ Test(socket, eprotonosupport_for_raw_protocol_0_unprivileged, .description = "SK
  * raw sockets"; inet_create returns -EPERM). */
 Test(socket, eperm_for_raw_icmp_unprivileged, .description = "SK-06 raw with a valid protocol", .timeout = 10)
 {
-    int err = run_unprivileged(raw_icmp_errno);
+    int err = api_run_unprivileged(raw_icmp_errno, 0);
     cr_assert_eq(err, EPERM, "errno %d (%s)", err, strerror(err));
 }
 
@@ -240,25 +219,6 @@ ParameterizedTest(struct type_case *c, socket, so_type_domain_protocol_report_cr
     close(s);
 }
 
-/* The highest descriptor number open in this process, or -1. */
-static int max_open_fd(void)
-{
-    int max = -1;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int self = dirfd(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = atoi(e->d_name);
-        if (fd != self && fd > max)
-            max = fd;
-    }
-    closedir(d);
-    return max;
-}
-
 /* Lowers RLIMIT_NOFILE to a few slots above the highest open descriptor and
  * opens sockets until socket() fails. Nothing is asserted until the
  * descriptors are closed and the limit restored, so that the runner's
@@ -268,7 +228,7 @@ Test(socket, emfile_when_fd_table_full, .description = "SK-10", .timeout = 10)
 {
     struct rlimit old;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0, "getrlimit: %s", strerror(errno));
-    int top = max_open_fd();
+    int top = api_max_open_fd();
     cr_assert_geq(top, 0, "cannot read /proc/self/fd");
     struct rlimit low = old;
     low.rlim_cur = (rlim_t)top + 1 + 4;

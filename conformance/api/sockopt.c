@@ -51,19 +51,6 @@ static int get_rc(int fd, int level, int name)
     return getsockopt(fd, level, name, &v, &len);
 }
 
-/* Reads a number from a /proc/sys file; -1 when it cannot. */
-static long read_sysctl(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long v = -1;
-    if (fscanf(f, "%ld", &v) != 1)
-        v = -1;
-    fclose(f);
-    return v;
-}
-
 Test(sockopt, ebadf_and_enotsock_on_non_sockets, .description = "SO-01", .timeout = 10)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -318,7 +305,7 @@ ParameterizedTest(struct api_fam_mode *p, sockopt, buffer_sizes_doubled_and_clam
         int min1 = get_int(fd, SOL_SOCKET, names[n]);
         cr_assert_gt(min0, 0, "option %d: size 0 kept", names[n]);
         cr_assert_eq(min0, min1, "option %d: no common minimum (%d vs %d)", names[n], min0, min1);
-        long max = read_sysctl(maxes[n]);
+        long max = api_read_proc(maxes[n], -1);
         if (max > 0 && max < INT_MAX / 4) {
             api_set_int(fd, SOL_SOCKET, names[n], (int)(max * 2));
             cr_assert_eq(get_int(fd, SOL_SOCKET, names[n]), (int)(max * 2),
@@ -363,7 +350,7 @@ ParameterizedTestParameters(sockopt, bufforce_above_max_with_net_admin)
 ParameterizedTest(int *fam, sockopt, bufforce_above_max_with_net_admin, .description = "SO-12", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_DGRAM);
-    long max = read_sysctl("/proc/sys/net/core/rmem_max");
+    long max = api_read_proc("/proc/sys/net/core/rmem_max", -1);
     if (max <= 0 || max >= INT_MAX / 8)
         cr_skip_test("cannot read a usable /proc/sys/net/core/rmem_max");
     errno = 0;
@@ -418,7 +405,7 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
 {
     int fd = api_socket(AF_INET, *type);
     int dflt = get_int(fd, IPPROTO_IP, IP_TTL);
-    long sys = read_sysctl("/proc/sys/net/ipv4/ip_default_ttl");
+    long sys = api_read_proc("/proc/sys/net/ipv4/ip_default_ttl", -1);
     if (sys > 0)
         cr_assert_eq(dflt, sys, "default IP_TTL %d, ip_default_ttl %ld", dflt, sys);
     int bad[] = {0, 256, -2};
