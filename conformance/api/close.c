@@ -20,11 +20,6 @@
 
 #define CHUNK 65536
 
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 31u + i / 251u);
-}
-
 static void wait_reset(int fd)
 {
     short ev = api_poll_once(fd, POLLHUP | POLLERR, SCT_TIMEOUT_MS);
@@ -185,7 +180,7 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
     size_t sent = 0;
     for (int i = 0; i < 100000; i++) {
         for (size_t k = 0; k < sizeof(buf); k++)
-            buf[k] = pattern(sent + k);
+            buf[k] = api_pattern(sent + k);
         ssize_t n = send(c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             sent += (size_t)n;
@@ -208,7 +203,7 @@ ParameterizedTest(int *fam, close, queued_data_and_fin_still_delivered, .descrip
             break;
         cr_assert_gt(n, 0, "recv: %s (after %zu bytes)", strerror(errno), got);
         for (ssize_t k = 0; k < n; k++)
-            cr_assert_eq(buf[k], pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
+            cr_assert_eq(buf[k], api_pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
         got += (size_t)n;
     }
     cr_assert_eq(got, sent, "received %zu of %zu bytes before EOF", got, sent);

@@ -32,12 +32,6 @@ static void set_timeo(int fd, int name, long sec, long usec)
                  strerror(errno));
 }
 
-static void assert_eagain(ssize_t n, const char *what)
-{
-    cr_assert_eq(n, -1, "%s returned %zd", what, n);
-    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s: errno %d (%s)", what, errno, strerror(errno));
-}
-
 static void make_pair(int family, int type, int *a, int *b)
 {
     if (type == SOCK_STREAM)
@@ -151,7 +145,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_nothing_queued, .des
     } else {
         n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     }
-    assert_eagain(n, "recv");
+    api_assert_eagain(n, "recv");
     close(fd);
     if (other >= 0)
         close(other);
@@ -178,7 +172,7 @@ ParameterizedTest(int *fam, recv, peek_repeats_then_recv_consumes_tcp, .descript
     cr_assert_str_eq(buf, "peek");
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 8);
     cr_assert_arr_eq(buf, "peekaboo", 8);
-    assert_eagain(recv(s, buf, sizeof(buf), MSG_DONTWAIT), "recv after consuming");
+    api_assert_eagain(recv(s, buf, sizeof(buf), MSG_DONTWAIT), "recv after consuming");
     close(c);
     close(s);
 }
@@ -206,7 +200,7 @@ ParameterizedTest(int *fam, recv, peek_returns_one_datagram_udp, .description = 
     cr_assert_eq(recv(b, buf, sizeof(buf), MSG_PEEK), 6);
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 6);
     cr_assert_arr_eq(buf, "second", 6);
-    assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
+    api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
     close(a);
     close(b);
 }
@@ -244,7 +238,7 @@ ParameterizedTest(int *fam, recv, waitall_with_dontwait_eagain, .description = "
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     char buf[10];
-    assert_eagain(recv(s, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT), "recv(WAITALL|DONTWAIT)");
+    api_assert_eagain(recv(s, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT), "recv(WAITALL|DONTWAIT)");
     close(c);
     close(s);
 }
@@ -362,9 +356,9 @@ ParameterizedTest(struct api_fam_mode *p, recv, errqueue_empty_eagain_without_bl
     m.msg_controllen = sizeof(ctl);
     double t0 = api_now_ms();
     errno = 0;
-    assert_eagain(recvmsg(b, &m, MSG_ERRQUEUE), "recvmsg(MSG_ERRQUEUE)");
+    api_assert_eagain(recvmsg(b, &m, MSG_ERRQUEUE), "recvmsg(MSG_ERRQUEUE)");
     errno = 0;
-    assert_eagain(recv(b, buf, sizeof(buf), MSG_ERRQUEUE), "recv(MSG_ERRQUEUE)");
+    api_assert_eagain(recv(b, buf, sizeof(buf), MSG_ERRQUEUE), "recv(MSG_ERRQUEUE)");
     cr_assert_lt(api_now_ms() - t0, 1000.0, "MSG_ERRQUEUE blocked");
     close(a);
     close(b);
@@ -387,8 +381,8 @@ ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .
     void *bad[] = {NULL, none};
     for (int i = 0; i < 2; i++) {
         /* Nothing to copy: the bad pointer is never touched. */
-        assert_eagain(recv(b, bad[i], 10, MSG_DONTWAIT),
-                      i ? "PROT_NONE, nothing queued" : "NULL, nothing queued");
+        api_assert_eagain(recv(b, bad[i], 10, MSG_DONTWAIT),
+                          i ? "PROT_NONE, nothing queued" : "NULL, nothing queued");
         cr_assert_eq(send(a, "data", 4, 0), 4);
         wait_readable(b);
         errno = 0;
@@ -399,7 +393,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .
             cr_assert_eq(recv(b, buf, sizeof(buf), MSG_DONTWAIT), 4, "data lost after EFAULT");
             cr_assert_arr_eq(buf, "data", 4);
         } else {
-            assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "the datagram was kept");
+            api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "the datagram was kept");
         }
     }
     munmap(none, 4096);
@@ -497,7 +491,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, eagain_when_rcvtimeo_expires, .d
     char buf[8];
     double t0 = api_now_ms();
     errno = 0;
-    assert_eagain(recv(b, buf, sizeof(buf), 0), "recv");
+    api_assert_eagain(recv(b, buf, sizeof(buf), 0), "recv");
     double took = api_now_ms() - t0;
     /* Only a lower bound: a loaded machine may overrun the timeout. */
     cr_assert_geq(took, 190.0, "returned after %.0f ms, before SO_RCVTIMEO (200 ms)", took);
@@ -526,11 +520,11 @@ ParameterizedTest(int *fam, recv, negative_rcvtimeo_means_eagain_at_once, .descr
     m.msg_iovlen = 1;
     double t0 = api_now_ms();
     errno = 0;
-    assert_eagain(recv(s, buf, sizeof(buf), 0), "recv");
+    api_assert_eagain(recv(s, buf, sizeof(buf), 0), "recv");
     errno = 0;
-    assert_eagain(read(s, buf, sizeof(buf)), "read");
+    api_assert_eagain(read(s, buf, sizeof(buf)), "read");
     errno = 0;
-    assert_eagain(recvmsg(s, &m, 0), "recvmsg");
+    api_assert_eagain(recvmsg(s, &m, 0), "recvmsg");
     cr_assert_lt(api_now_ms() - t0, 1000.0, "a negative timeout blocked");
     close(c);
     close(s);
@@ -658,7 +652,7 @@ ParameterizedTest(int *fam, recv, udp_excess_discarded, .description = "RV-13", 
     wait_readable(b);
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 4, "the rest of the first datagram was not discarded");
     cr_assert_arr_eq(buf, "next", 4);
-    assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
+    api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
     close(a);
     close(b);
 }
@@ -706,7 +700,7 @@ ParameterizedTest(int *fam, recv, udp_msg_trunc_returns_real_length, .descriptio
     wait_readable(b);
     cr_assert_eq(recv(b, buf, sizeof(buf), MSG_TRUNC), 100);
     cr_assert_arr_eq(buf, big, 10);
-    assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
+    api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
     close(a);
     close(b);
 }
@@ -735,7 +729,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, udp_recvmsg_flags_msg_trunc, .de
     if (want)
         cr_assert_arr_eq(buf, big, want);
     /* The datagram was consumed. */
-    assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
+    api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "recv");
     /* A datagram that fits does not set it. */
     cr_assert_eq(send(a, "fits", 4, 0), 4);
     wait_readable(b);
@@ -780,14 +774,6 @@ static void send_512(int c, int s, unsigned char *sent)
     api_wait_inq(s, 512);
 }
 
-static int all_zero(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 ParameterizedTestParameters(recv, tcp_msg_trunc_discards)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -802,11 +788,11 @@ ParameterizedTest(int *fam, recv, tcp_msg_trunc_discards, .description = "RV-16"
     send_512(c, s, sent);
     memset(buf, 0, sizeof(buf));
     cr_assert_eq(recv(s, buf, 256, MSG_TRUNC), 256);
-    cr_assert(all_zero(buf, sizeof(buf)), "MSG_TRUNC wrote into the buffer");
+    cr_assert(api_all_zero(buf, sizeof(buf)), "MSG_TRUNC wrote into the buffer");
     /* More than queued: the count queued. */
     cr_assert_eq(recv(s, buf, sizeof(buf), MSG_TRUNC), 256);
-    cr_assert(all_zero(buf, sizeof(buf)));
-    assert_eagain(recv(s, buf, sizeof(buf), MSG_DONTWAIT), "recv after discarding all");
+    cr_assert(api_all_zero(buf, sizeof(buf)));
+    api_assert_eagain(recv(s, buf, sizeof(buf), MSG_DONTWAIT), "recv after discarding all");
     close(c);
     close(s);
 }
@@ -823,7 +809,7 @@ ParameterizedTest(int *fam, recv, tcp_msg_trunc_peek_consumes_nothing, .descript
     send_512(c, s, sent);
     memset(buf, 0, sizeof(buf));
     cr_assert_eq(recv(s, buf, 256, MSG_TRUNC | MSG_PEEK), 256);
-    cr_assert(all_zero(buf, sizeof(buf)));
+    cr_assert(api_all_zero(buf, sizeof(buf)));
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 512);
     cr_assert_arr_eq(buf, sent, 512);
     close(c);
@@ -864,7 +850,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, recvmsg_flags_kept_on_failure_cl
     const int junk = MSG_TRUNC | MSG_CTRUNC | MSG_OOB | MSG_EOR;
     m.msg_flags = junk;
     errno = 0;
-    assert_eagain(recvmsg(b, &m, MSG_DONTWAIT), "recvmsg");
+    api_assert_eagain(recvmsg(b, &m, MSG_DONTWAIT), "recvmsg");
     cr_assert_eq(m.msg_flags, junk, "msg_flags changed on failure: %#x", m.msg_flags);
     cr_assert_eq(send(a, "data", 4, 0), 4);
     wait_readable(b);
@@ -971,7 +957,7 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_nonblocking_pending_then_eagain, .
     char buf[8];
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 3, "queued datagram lost: %s", strerror(errno));
     cr_assert_arr_eq(buf, "abc", 3);
-    assert_eagain(recv(b, buf, sizeof(buf), 0), "recv after the queue drained");
+    api_assert_eagain(recv(b, buf, sizeof(buf), 0), "recv after the queue drained");
     close(a);
     close(b);
 }

@@ -40,15 +40,6 @@ static void tcp_sent(int family, int *c, int *s)
     wait_readable(*s);
 }
 
-static int all_zero(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
 ParameterizedTestParameters(recvfrom, udp_source_address_filled)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -152,7 +143,7 @@ ParameterizedTest(struct fam_flags *p, recvfrom, tcp_address_untouched, .descrip
     socklen_t len = sizeof(from);
     char buf[8];
     cr_assert_eq(recvfrom(s, buf, sizeof(buf), p->flags, (struct sockaddr *)&from, &len), 3);
-    cr_assert(all_zero(&from, sizeof(from)), "the address buffer was written");
+    cr_assert(api_all_zero(&from, sizeof(from)), "the address buffer was written");
     cr_assert_eq(len, 0, "*addrlen %u", (unsigned)len);
     if (p->flags == 0) {
         cr_assert_eq(send(c, "abc", 3, 0), 3);
@@ -166,7 +157,7 @@ ParameterizedTest(struct fam_flags *p, recvfrom, tcp_address_untouched, .descrip
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     cr_assert_eq(recvmsg(s, &m, p->flags), 3, "recvmsg: %s", strerror(errno));
-    cr_assert(all_zero(&from, sizeof(from)), "recvmsg wrote msg_name");
+    cr_assert(api_all_zero(&from, sizeof(from)), "recvmsg wrote msg_name");
     cr_assert_eq(m.msg_namelen, 0, "msg_namelen %u", (unsigned)m.msg_namelen);
     close(c);
     close(s);

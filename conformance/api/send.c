@@ -30,17 +30,10 @@
 /* Chunk used to fill a send buffer. */
 #define CHUNK 65536
 
-/* The byte at offset i of every stream a test sends, so that the receiver
- * can check each byte's place, not only the count. */
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 31u + i / 251u);
-}
-
 static void fill_pattern(unsigned char *buf, size_t len, size_t offset)
 {
     for (size_t i = 0; i < len; i++)
-        buf[i] = pattern(offset + i);
+        buf[i] = api_pattern(offset + i);
 }
 
 static void set_timeo(int fd, int name, int ms)
@@ -103,18 +96,10 @@ static size_t drain_and_check(int fd, size_t total)
             break;
         cr_assert_gt(n, 0, "recv: %s", strerror(errno));
         for (ssize_t k = 0; k < n; k++)
-            cr_assert_eq(buf[k], pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
+            cr_assert_eq(buf[k], api_pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
         got += (size_t)n;
     }
     return got;
-}
-
-static void assert_nothing_queued(int fd)
-{
-    char c;
-    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
-    cr_assert_eq(n, -1, "recv returned %zd: something arrived", n);
-    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "errno %d (%s)", errno, strerror(errno));
 }
 
 /* A client whose peer has closed and answered a later send with RST: the
@@ -191,7 +176,7 @@ static void *reader_thread(void *arg)
             return NULL;
         }
         for (ssize_t k = 0; k < n; k++)
-            if (r->bad_byte < 0 && buf[k] != pattern(r->got + (size_t)k))
+            if (r->bad_byte < 0 && buf[k] != api_pattern(r->got + (size_t)k))
                 r->bad_byte = (int)(r->got + (size_t)k);
         r->got += (size_t)n;
     }
@@ -301,7 +286,7 @@ ParameterizedTest(struct api_fam_mode *p, send, epipe_after_own_shutdown_wr, .de
         cr_assert_neq(wait_events(b, POLLIN, SCT_TIMEOUT_MS), 0);
         cr_assert_eq(recv(b, &c, 1, 0), 0, "peer did not see EOF");
     } else {
-        assert_nothing_queued(b);
+        api_assert_nothing_queued(b);
     }
     close(a);
     close(b);
@@ -484,7 +469,7 @@ ParameterizedTest(int *fam, send, emsgsize_when_udp_payload_too_big, .descriptio
         errno = 0;
         cr_assert_eq(send(a, buf, sizes[i], 0), -1, "a %zu-byte datagram was sent", sizes[i]);
         cr_assert_eq(errno, EMSGSIZE, "size %zu: errno %d (%s)", sizes[i], errno, strerror(errno));
-        assert_nothing_queued(b);
+        api_assert_nothing_queued(b);
     }
     /* The boundary itself is legal and arrives whole. */
     cr_assert_eq(send(a, buf, max, 0), (ssize_t)max, "send(%zu): %s", max, strerror(errno));
@@ -567,7 +552,7 @@ Test(send, eopnotsupp_for_msg_oob_on_udp, .description = "SD-13", .timeout = 10)
     errno = 0;
     cr_assert_eq(sendmsg(a, &m, MSG_OOB), -1);
     cr_assert_eq(errno, EOPNOTSUPP, "sendmsg: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }
@@ -609,7 +594,7 @@ ParameterizedTest(struct api_fam_mode *p, send, efault_on_bad_buffer, .descripti
         cr_assert_eq(send(a, bad[i], 10, MSG_NOSIGNAL), -1, "case %d succeeded", i);
         cr_assert_eq(errno, EFAULT, "case %d: errno %d (%s)", i, errno, strerror(errno));
     }
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     /* The socket is still usable. */
     cr_assert_eq(send(a, "ok", 2, 0), 2);
     munmap(none, 4096);
@@ -643,7 +628,7 @@ ParameterizedTest(int *fam, send, zero_length_tcp_returns_zero_sends_nothing, .d
     char b[4] = "abc";
     cr_assert_eq(send(c, b, 0, 0), 0, "send: %s", strerror(errno));
     cr_assert_eq(write(c, b, 0), 0, "write: %s", strerror(errno));
-    assert_nothing_queued(s);
+    api_assert_nothing_queued(s);
     close(c);
     close(s);
 }
@@ -661,7 +646,7 @@ ParameterizedTest(int *fam, send, zero_length_udp_sends_empty_datagram, .descrip
     cr_assert(wait_events(b, POLLIN, SCT_TIMEOUT_MS) & POLLIN, "no POLLIN for an empty datagram");
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 0, "recv: %s", strerror(errno));
     /* 0 was a datagram, not EOF: the queue is now empty. */
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }
@@ -741,13 +726,13 @@ ParameterizedTest(struct api_fam_mode *p, send, msg_more_joins_udp_datagram, .de
     if (p->mode == 0)
         cr_assert_eq(connect(a, (struct sockaddr *)&ba.ss, ba.len), 0);
     cr_assert_eq(udp_send_variant(p->mode, a, "abc", 3, MSG_MORE, &ba), 3, "send: %s", strerror(errno));
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     cr_assert_eq(udp_send_variant(p->mode, a, "def", 3, 0, &ba), 3, "send: %s", strerror(errno));
     char buf[16];
     cr_assert_neq(wait_events(b, POLLIN, SCT_TIMEOUT_MS), 0);
     cr_assert_eq(recv(b, buf, sizeof(buf), 0), 6, "expected one 6-byte datagram");
     cr_assert_arr_eq(buf, "abcdef", 6);
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }
@@ -840,7 +825,7 @@ ParameterizedTest(struct api_fam_mode *p, send, udp_boundaries_preserved, .descr
     }
     for (int k = 0; k < 4; k++)
         cr_assert_eq(seen[k], 1, "datagram %d received %d times", k, seen[k]);
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }

@@ -25,14 +25,6 @@ static short wait_in(int fd)
     return rc == 1 ? p.revents : 0;
 }
 
-static void assert_nothing_queued(int fd)
-{
-    char c;
-    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
-    cr_assert_eq(n, -1, "recv returned %zd: something arrived", n);
-    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "errno %d (%s)", errno, strerror(errno));
-}
-
 static void init_msg(struct msghdr *m, struct iovec *iov, size_t iovlen, const sc_addr_t *to)
 {
     memset(m, 0, sizeof(*m));
@@ -98,7 +90,7 @@ ParameterizedTest(int *fam, sendto, connected_udp_sends_to_given_address, .descr
     cr_assert_eq(recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&from.ss, &from.len), 4);
     cr_assert_arr_eq(buf, "to-c", 4);
     cr_assert_eq(api_port_of(&from), api_port_of(&aa));
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     /* The association itself is unchanged. */
     cr_assert_eq(send(a, "to-b", 4, 0), 4);
     cr_assert_neq(wait_in(b), 0);
@@ -161,7 +153,7 @@ ParameterizedTest(int *fam, sendto, einval_for_destination_port_zero, .descripti
     errno = 0;
     cr_assert_eq(sendmsg(a, &m, 0), -1);
     cr_assert_eq(errno, EINVAL, "sendmsg: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(a);
+    api_assert_nothing_queued(a);
     close(a);
 }
 
@@ -185,7 +177,7 @@ ParameterizedTest(int *fam, sendto, einval_for_negative_address_length, .descrip
     errno = 0;
     cr_assert_eq(sendmsg(a, &m, 0), -1);
     cr_assert_eq(errno, EINVAL, "sendmsg: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }
@@ -217,7 +209,7 @@ ParameterizedTest(int *fam, sendto, efault_for_bad_pointers, .description = "ST-
     errno = 0;
     cr_assert_eq(sendmsg(a, &m, 0), -1);
     cr_assert_eq(errno, EFAULT, "sendmsg bad msg_name: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(b);
+    api_assert_nothing_queued(b);
     close(a);
     close(b);
 }
@@ -285,7 +277,7 @@ ParameterizedTest(int *fam, sendto, sendmsg_skips_empty_iovecs, .description = "
     cr_assert_eq(sendmsg(c, &m, 0), 0, "all-empty iovec: %s", strerror(errno));
     init_msg(&m, NULL, 0, NULL);
     cr_assert_eq(sendmsg(c, &m, 0), 0, "msg_iovlen 0: %s", strerror(errno));
-    assert_nothing_queued(s);
+    api_assert_nothing_queued(s);
     static struct iovec many[1025];
     for (size_t i = 0; i < 1025; i++)
         many[i] = (struct iovec){.iov_base = buf, .iov_len = 1};
@@ -293,7 +285,7 @@ ParameterizedTest(int *fam, sendto, sendmsg_skips_empty_iovecs, .description = "
     errno = 0;
     cr_assert_eq(sendmsg(c, &m, 0), -1);
     cr_assert_eq(errno, EMSGSIZE, "msg_iovlen 1025: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(s);
+    api_assert_nothing_queued(s);
     close(c);
     close(s);
 }
@@ -335,7 +327,7 @@ Test(sendto, sendmsg_control_length_and_pointer_checked, .description = "ST-09",
     errno = 0;
     cr_assert_eq(sendmsg(sv[0], &m, 0), -1);
     cr_assert_eq(errno, EFAULT, "bad control pointer: errno %d (%s)", errno, strerror(errno));
-    assert_nothing_queued(sv[1]);
+    api_assert_nothing_queued(sv[1]);
     close(sv[0]);
     close(sv[1]);
 }

@@ -20,17 +20,6 @@
 
 #define CHUNK 65536
 
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 31u + i / 251u);
-}
-
-static void assert_eagain(ssize_t n, const char *what)
-{
-    cr_assert_eq(n, -1, "%s returned %zd", what, n);
-    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s: errno %d (%s)", what, errno, strerror(errno));
-}
-
 /* Reads exactly len bytes (bounded wait) and compares them. */
 static void read_exact(int fd, const char *want, size_t len)
 {
@@ -61,7 +50,7 @@ static size_t fill_until_full(int fd)
     size_t off = 0;
     for (int i = 0; i < 100000; i++) {
         for (size_t k = 0; k < sizeof(buf); k++)
-            buf[k] = pattern(off + k);
+            buf[k] = api_pattern(off + k);
         ssize_t n = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             off += (size_t)n;
@@ -87,7 +76,7 @@ static size_t drain_and_check(int fd, size_t total)
             return got;
         cr_assert_gt(n, 0, "recv: %s", strerror(errno));
         for (ssize_t k = 0; k < n; k++)
-            cr_assert_eq(buf[k], pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
+            cr_assert_eq(buf[k], api_pattern(got + (size_t)k), "byte %zu differs", got + (size_t)k);
         got += (size_t)n;
     }
     return got;
@@ -336,7 +325,7 @@ ParameterizedTest(struct api_fam_mode *p, shutdown, udp_reconnect_keeps_shutdown
     } else {
         cr_assert_eq(send(a, "x", 1, MSG_NOSIGNAL), -1, "SHUT_WR was cleared");
         cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
-        assert_eagain(recv(other, buf, sizeof(buf), MSG_DONTWAIT), "recv at the new peer");
+        api_assert_eagain(recv(other, buf, sizeof(buf), MSG_DONTWAIT), "recv at the new peer");
     }
     close(a);
     close(b);

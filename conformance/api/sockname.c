@@ -45,13 +45,6 @@ static void reset_by_peer(int victim, int peer)
     wait_hangup(victim, POLLHUP);
 }
 
-static void assert_fails(int rc, int err, const char *what)
-{
-    cr_assert_eq(rc, -1, "%s succeeded", what);
-    cr_assert_eq(errno, err, "%s: errno %d (%s), expected %d (%s)", what, errno, strerror(errno), err,
-                 strerror(err));
-}
-
 ParameterizedTestParameters(sockname, unbound_is_any_address_port_zero)
 {
     return cr_make_param_array(struct api_fam_mode, api_fam_types, 4);
@@ -86,12 +79,12 @@ static void ebadf_and_enotsock(name_fn fn, int closed_fd)
     socklen_t len = sizeof(ss);
     cr_assert_eq(fcntl(closed_fd, F_GETFD), -1, "fd %d is open in this process", closed_fd);
     errno = 0;
-    assert_fails(fn(closed_fd, (struct sockaddr *)&ss, &len), EBADF, "closed fd");
+    api_assert_fails(fn(closed_fd, (struct sockaddr *)&ss, &len), EBADF, "closed fd");
     int fd = open("/dev/null", O_RDONLY);
     cr_assert_geq(fd, 0);
     len = sizeof(ss);
     errno = 0;
-    assert_fails(fn(fd, (struct sockaddr *)&ss, &len), ENOTSOCK, "/dev/null");
+    api_assert_fails(fn(fd, (struct sockaddr *)&ss, &len), ENOTSOCK, "/dev/null");
     close(fd);
 }
 
@@ -107,9 +100,9 @@ static void efault_addrlen_cases(name_fn fn, int fd)
     if (UNDER_ASAN)
         cr_skip_test("not run under ASan: its interceptor dereferences addrlen before the call");
     errno = 0;
-    assert_fails(fn(fd, (struct sockaddr *)&ss, NULL), EFAULT, "addrlen NULL");
+    api_assert_fails(fn(fd, (struct sockaddr *)&ss, NULL), EFAULT, "addrlen NULL");
     errno = 0;
-    assert_fails(fn(fd, (struct sockaddr *)&ss, (socklen_t *)1), EFAULT, "addrlen (socklen_t *)1");
+    api_assert_fails(fn(fd, (struct sockaddr *)&ss, (socklen_t *)1), EFAULT, "addrlen (socklen_t *)1");
 }
 
 ParameterizedTestParameters(sockname, efault_for_bad_pointers)
@@ -122,9 +115,9 @@ ParameterizedTest(int *fam, sockname, efault_for_bad_pointers, .description = "G
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     errno = 0;
-    assert_fails(getsockname(fd, NULL, &len), EFAULT, "addr NULL");
+    api_assert_fails(getsockname(fd, NULL, &len), EFAULT, "addr NULL");
     errno = 0;
-    assert_fails(getsockname(fd, (struct sockaddr *)-1, &len), EFAULT, "addr (void *)-1");
+    api_assert_fails(getsockname(fd, (struct sockaddr *)-1, &len), EFAULT, "addr (void *)-1");
     close(fd);
 }
 
@@ -149,7 +142,7 @@ ParameterizedTest(int *fam, sockname, einval_for_negative_length, .description =
     struct sockaddr_storage ss;
     socklen_t len = (socklen_t)-1;
     errno = 0;
-    assert_fails(getsockname(fd, (struct sockaddr *)&ss, &len), EINVAL, "*addrlen -1");
+    api_assert_fails(getsockname(fd, (struct sockaddr *)&ss, &len), EINVAL, "*addrlen -1");
     close(fd);
 }
 
@@ -207,7 +200,7 @@ ParameterizedTest(struct api_fam_mode *p, sockname_peer, enotconn_when_unconnect
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     errno = 0;
-    assert_fails(getpeername(fd, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername");
+    api_assert_fails(getpeername(fd, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername");
     close(fd);
 }
 
@@ -228,12 +221,12 @@ ParameterizedTest(int *fam, sockname_peer, einval_and_efault_for_bad_arguments, 
     struct sockaddr_storage ss;
     socklen_t len = (socklen_t)-1;
     errno = 0;
-    assert_fails(getpeername(c, (struct sockaddr *)&ss, &len), EINVAL, "*addrlen -1");
+    api_assert_fails(getpeername(c, (struct sockaddr *)&ss, &len), EINVAL, "*addrlen -1");
     len = sizeof(ss);
     errno = 0;
-    assert_fails(getpeername(c, (struct sockaddr *)-1, &len), EFAULT, "addr (void *)-1");
+    api_assert_fails(getpeername(c, (struct sockaddr *)-1, &len), EFAULT, "addr (void *)-1");
     errno = 0;
-    assert_fails(getpeername(c, NULL, &len), EFAULT, "addr NULL");
+    api_assert_fails(getpeername(c, NULL, &len), EFAULT, "addr NULL");
     /* Still connected and named correctly. */
     len = sizeof(ss);
     cr_assert_eq(getpeername(c, (struct sockaddr *)&ss, &len), 0);
@@ -270,7 +263,7 @@ ParameterizedTest(int *fam, sockname_peer, enotconn_after_reset, .description = 
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     errno = 0;
-    assert_fails(getpeername(c, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername after RST");
+    api_assert_fails(getpeername(c, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername after RST");
     close(c);
 }
 
@@ -299,7 +292,7 @@ ParameterizedTest(int *fam, sockname_peer, enotconn_when_reset_before_accept, .d
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     errno = 0;
-    assert_fails(getpeername(s, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername");
+    api_assert_fails(getpeername(s, (struct sockaddr *)&ss, &len), ENOTCONN, "getpeername");
     int err = -1;
     len = sizeof(err);
     cr_assert_eq(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len), 0);

@@ -21,13 +21,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
-static void assert_fails(int rc, int err, const char *what)
-{
-    cr_assert_eq(rc, -1, "%s succeeded", what);
-    cr_assert_eq(errno, err, "%s: errno %d (%s), expected %d (%s)", what, errno, strerror(errno), err,
-                 strerror(err));
-}
-
 /* api_get_int that also checks the returned optlen. */
 static int get_int(int fd, int level, int name)
 {
@@ -56,12 +49,12 @@ Test(sockopt, ebadf_and_enotsock_on_non_sockets, .description = "SO-01", .timeou
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
     cr_assert_eq(close(fd), 0);
-    assert_fails(set_rc(fd, SOL_SOCKET, SO_REUSEADDR, 1), EBADF, "setsockopt on a closed fd");
-    assert_fails(get_rc(fd, SOL_SOCKET, SO_TYPE), EBADF, "getsockopt on a closed fd");
+    api_assert_fails(set_rc(fd, SOL_SOCKET, SO_REUSEADDR, 1), EBADF, "setsockopt on a closed fd");
+    api_assert_fails(get_rc(fd, SOL_SOCKET, SO_TYPE), EBADF, "getsockopt on a closed fd");
     int dn = open("/dev/null", O_RDONLY);
     cr_assert_geq(dn, 0);
-    assert_fails(set_rc(dn, SOL_SOCKET, SO_REUSEADDR, 1), ENOTSOCK, "setsockopt on /dev/null");
-    assert_fails(get_rc(dn, SOL_SOCKET, SO_TYPE), ENOTSOCK, "getsockopt on /dev/null");
+    api_assert_fails(set_rc(dn, SOL_SOCKET, SO_REUSEADDR, 1), ENOTSOCK, "setsockopt on /dev/null");
+    api_assert_fails(get_rc(dn, SOL_SOCKET, SO_TYPE), ENOTSOCK, "getsockopt on /dev/null");
     close(dn);
 }
 
@@ -74,10 +67,10 @@ ParameterizedTest(struct api_fam_mode *p, sockopt, efault_for_null_optval, .desc
 {
     int fd = api_socket(p->family, p->mode);
     errno = 0;
-    assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, NULL, sizeof(int)), EFAULT, "setsockopt");
+    api_assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, NULL, sizeof(int)), EFAULT, "setsockopt");
     socklen_t len = sizeof(int);
     errno = 0;
-    assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, NULL, &len), EFAULT, "getsockopt");
+    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, NULL, &len), EFAULT, "getsockopt");
     close(fd);
 }
 
@@ -90,9 +83,9 @@ ParameterizedTest(int *fam, sockopt, einval_for_zero_optlen, .description = "SO-
     int fd = api_socket(*fam, SOCK_STREAM);
     int one = 1;
     errno = 0;
-    assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 0), EINVAL, "SO_REUSEADDR optlen 0");
+    api_assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 0), EINVAL, "SO_REUSEADDR optlen 0");
     errno = 0;
-    assert_fails(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, 0), EINVAL, "TCP_NODELAY optlen 0");
+    api_assert_fails(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, 0), EINVAL, "TCP_NODELAY optlen 0");
     /* Nothing was changed. */
     cr_assert_eq(get_int(fd, SOL_SOCKET, SO_REUSEADDR), 0);
     cr_assert_eq(get_int(fd, IPPROTO_TCP, TCP_NODELAY), 0);
@@ -110,9 +103,9 @@ ParameterizedTest(struct api_fam_mode *p, sockopt, bad_optlen_pointer_or_value, 
     int v;
     socklen_t len = (socklen_t)-1;
     errno = 0;
-    assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len), EINVAL, "*optlen -1");
+    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len), EINVAL, "*optlen -1");
     errno = 0;
-    assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, NULL), EFAULT, "optlen NULL");
+    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, NULL), EFAULT, "optlen NULL");
     close(fd);
 }
 
@@ -127,8 +120,8 @@ ParameterizedTestParameters(sockopt, unknown_level_on_tcp)
 ParameterizedTest(int *fam, sockopt, unknown_level_on_tcp, .description = "SO-05", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_STREAM);
-    assert_fails(set_rc(fd, 500, 1, 1), ENOPROTOOPT, "setsockopt level 500");
-    assert_fails(get_rc(fd, 500, 1), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT, "getsockopt level 500");
+    api_assert_fails(set_rc(fd, 500, 1, 1), ENOPROTOOPT, "setsockopt level 500");
+    api_assert_fails(get_rc(fd, 500, 1), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT, "getsockopt level 500");
     close(fd);
 }
 
@@ -141,9 +134,9 @@ ParameterizedTestParameters(sockopt, wrong_protocol_level_on_tcp)
 ParameterizedTest(int *fam, sockopt, wrong_protocol_level_on_tcp, .description = "SO-06", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_STREAM);
-    assert_fails(set_rc(fd, IPPROTO_UDP, SO_OOBINLINE, 1), ENOPROTOOPT, "setsockopt");
-    assert_fails(get_rc(fd, IPPROTO_UDP, SO_OOBINLINE), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT,
-                 "getsockopt");
+    api_assert_fails(set_rc(fd, IPPROTO_UDP, SO_OOBINLINE, 1), ENOPROTOOPT, "setsockopt");
+    api_assert_fails(get_rc(fd, IPPROTO_UDP, SO_OOBINLINE), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT,
+                     "getsockopt");
     close(fd);
 }
 
@@ -156,9 +149,10 @@ ParameterizedTest(int *fam, sockopt, enoprotoopt_for_unknown_name, .description 
     int fd = api_socket(*fam, SOCK_STREAM);
     int levels[] = {IPPROTO_IP, IPPROTO_TCP};
     for (int i = 0; i < 2; i++) {
-        assert_fails(set_rc(fd, levels[i], -1, 1), ENOPROTOOPT,
-                     i ? "set IPPROTO_TCP/-1" : "set IPPROTO_IP/-1");
-        assert_fails(get_rc(fd, levels[i], -1), ENOPROTOOPT, i ? "get IPPROTO_TCP/-1" : "get IPPROTO_IP/-1");
+        api_assert_fails(set_rc(fd, levels[i], -1, 1), ENOPROTOOPT,
+                         i ? "set IPPROTO_TCP/-1" : "set IPPROTO_IP/-1");
+        api_assert_fails(get_rc(fd, levels[i], -1), ENOPROTOOPT,
+                         i ? "get IPPROTO_TCP/-1" : "get IPPROTO_IP/-1");
     }
     close(fd);
 }
@@ -172,10 +166,10 @@ ParameterizedTestParameters(sockopt, ipv6_level_on_ipv4_socket)
 ParameterizedTest(int *type, sockopt, ipv6_level_on_ipv4_socket, .description = "SO-08", .timeout = 10)
 {
     int fd = api_socket(AF_INET, *type);
-    assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_RECVERR, 1), ENOPROTOOPT, "set IPV6_RECVERR");
+    api_assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_RECVERR, 1), ENOPROTOOPT, "set IPV6_RECVERR");
     /* ENOTSUP and EOPNOTSUPP are the same value on Linux. */
-    assert_fails(get_rc(fd, IPPROTO_IPV6, IPV6_RECVERR), ENOTSUP, "get IPV6_RECVERR");
-    assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), ENOPROTOOPT, "set IPV6_V6ONLY");
+    api_assert_fails(get_rc(fd, IPPROTO_IPV6, IPV6_RECVERR), ENOTSUP, "get IPV6_RECVERR");
+    api_assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), ENOPROTOOPT, "set IPV6_V6ONLY");
     close(fd);
 }
 
@@ -337,8 +331,8 @@ ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .descript
     int fd = api_socket(*fam, SOCK_DGRAM);
     cr_assert_eq(drop_net_admin(), 0, "capset: %s", strerror(errno));
     int before = get_int(fd, SOL_SOCKET, SO_RCVBUF);
-    assert_fails(set_rc(fd, SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20), EPERM, "SO_RCVBUFFORCE");
-    assert_fails(set_rc(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20), EPERM, "SO_SNDBUFFORCE");
+    api_assert_fails(set_rc(fd, SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20), EPERM, "SO_RCVBUFFORCE");
+    api_assert_fails(set_rc(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20), EPERM, "SO_SNDBUFFORCE");
     cr_assert_eq(get_int(fd, SOL_SOCKET, SO_RCVBUF), before, "the refused call changed SO_RCVBUF");
     close(fd);
 }
@@ -410,10 +404,10 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
         cr_assert_eq(dflt, sys, "default IP_TTL %d, ip_default_ttl %ld", dflt, sys);
     int bad[] = {0, 256, -2};
     for (int i = 0; i < 3; i++)
-        assert_fails(set_rc(fd, IPPROTO_IP, IP_TTL, bad[i]), EINVAL,
-                     bad[i] == 0     ? "TTL 0"
-                     : bad[i] == 256 ? "TTL 256"
-                                     : "TTL -2");
+        api_assert_fails(set_rc(fd, IPPROTO_IP, IP_TTL, bad[i]), EINVAL,
+                         bad[i] == 0     ? "TTL 0"
+                         : bad[i] == 256 ? "TTL 256"
+                                         : "TTL -2");
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "a refused TTL changed the value");
     api_set_int(fd, IPPROTO_IP, IP_TTL, 1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 1);
