@@ -547,25 +547,6 @@ ParameterizedTest(int *family, accept, emfile_when_fd_table_full_keeps_connectio
     close(l);
 }
 
-static volatile sig_atomic_t kicks_seen;
-static atomic_int kick_stop;
-
-static void on_kick(int sig)
-{
-    (void)sig;
-    kicks_seen++;
-}
-
-static void *kicker(void *arg)
-{
-    pthread_t target = *(pthread_t *)arg;
-    for (int i = 0; i < KICK_MAX && !atomic_load(&kick_stop); i++) {
-        pthread_kill(target, SIGUSR1);
-        poll(NULL, 0, KICK_MS);
-    }
-    return NULL;
-}
-
 ParameterizedTestParameters(accept, eintr_when_signal_interrupts_blocking_accept)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -580,23 +561,16 @@ ParameterizedTest(int *family, accept, eintr_when_signal_interrupts_blocking_acc
 {
     sc_addr_t a;
     int l = sct_bound(*family, SOCK_STREAM, &a);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_kick;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0, "sigaction: %s", strerror(errno));
-    pthread_t self = pthread_self(), th;
-    atomic_store(&kick_stop, 0);
-    cr_assert_eq(pthread_create(&th, NULL, kicker, &self), 0);
+    api_catch_signal(SIGUSR1, 0);
+    struct api_kicker kick;
+    api_kicker_start(&kick, KICK_MS, KICK_MAX);
     errno = 0;
     int rc = accept(l, NULL, NULL);
     int err = errno;
-    atomic_store(&kick_stop, 1);
-    pthread_join(th, NULL);
+    api_kicker_stop(&kick);
     cr_assert_eq(rc, -1, "accept returned %d", rc);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
-    cr_assert_gt(kicks_seen, 0);
+    cr_assert_gt(api_signal_count, 0);
     int c = api_tcp_connect(&a);
     int s = accept(l, NULL, NULL);
     cr_assert_geq(s, 0, "accept after EINTR: %s", strerror(errno));

@@ -757,25 +757,6 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
     cr_assert(answered, "the late SYN-ACK was not answered with a RST");
 }
 
-static volatile sig_atomic_t kicks_seen;
-static atomic_int kick_stop;
-
-static void on_kick(int sig)
-{
-    (void)sig;
-    kicks_seen++;
-}
-
-static void *kicker(void *arg)
-{
-    pthread_t target = *(pthread_t *)arg;
-    for (int i = 0; i < KICK_MAX && !atomic_load(&kick_stop); i++) {
-        pthread_kill(target, SIGUSR1);
-        poll(NULL, 0, KICK_MS);
-    }
-    return NULL;
-}
-
 ParameterizedTestParameters(connect, eintr_then_completes_asynchronously)
 {
     return cr_make_param_array(int, api_families, 2);
@@ -796,23 +777,16 @@ ParameterizedTest(int *family, connect, eintr_then_completes_asynchronously, .de
     int filler;
     int l = api_full_listener(*family, &a, &filler);
     int c = api_socket(*family, SOCK_STREAM);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_kick;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0, "sigaction: %s", strerror(errno));
-    pthread_t self = pthread_self(), th;
-    atomic_store(&kick_stop, 0);
-    cr_assert_eq(pthread_create(&th, NULL, kicker, &self), 0);
+    api_catch_signal(SIGUSR1, 0);
+    struct api_kicker kick;
+    api_kicker_start(&kick, KICK_MS, KICK_MAX);
     errno = 0;
     int rc = api_connect_addr(c, &a);
     int err = errno;
-    atomic_store(&kick_stop, 1);
-    pthread_join(th, NULL);
+    api_kicker_stop(&kick);
     cr_assert_eq(rc, -1, "connect returned %d", rc);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
-    cr_assert_gt(kicks_seen, 0);
+    cr_assert_gt(api_signal_count, 0);
 
     api_set_nonblock(c, 1);
     errno = 0;

@@ -25,6 +25,10 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+/* Interval and count of the signals the helper thread sends (EINTR cases). */
+#define KICK_MS 10
+#define KICK_MAX 500
+
 static void set_timeo(int fd, int name, long sec, long usec)
 {
     struct timeval tv = {.tv_sec = sec, .tv_usec = usec};
@@ -962,48 +966,14 @@ ParameterizedTest(int *fam, recv, udp_shut_rd_nonblocking_pending_then_eagain, .
     close(b);
 }
 
-static volatile sig_atomic_t usr1_count;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_count++;
-}
-
-static void install_usr1(int flags)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_usr1;
-    sa.sa_flags = flags;
-    sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-    usr1_count = 0;
-}
-
 struct signaller {
     pthread_t target;
     pid_t target_tid;
     int fd;
     int peer;
-    atomic_int stop;
     int kills;
     int restarted;
 };
-
-/* Keeps signalling the target until told to stop (EINTR case). */
-static void *signal_until_stopped(void *arg)
-{
-    struct signaller *sg = arg;
-    for (int i = 0; i < 500 && !atomic_load(&sg->stop); i++) {
-        /* A signal that lands before the call blocks is harmless: the
-         * next one, 10 ms later, interrupts it. */
-        pthread_kill(sg->target, SIGUSR1);
-        sg->kills++;
-        poll(NULL, 0, 10);
-    }
-    return NULL;
-}
 
 /* Signals the target three times while it is blocked, checks it went back
  * into recv each time, then sends data (SA_RESTART case). */
@@ -1016,10 +986,10 @@ static void *signal_thrice_then_send(void *arg)
             sg->restarted = 0;
             break;
         }
-        int before = usr1_count;
+        int before = api_signal_count;
         pthread_kill(sg->target, SIGUSR1);
         sg->kills++;
-        for (int k = 0; k < 5000 && usr1_count == before; k++)
+        for (int k = 0; k < 5000 && api_signal_count == before; k++)
             poll(NULL, 0, 1);
     }
     if (sg->restarted && !api_wait_blocked_in(sg->target_tid, SYS_recvfrom, sg->fd))
@@ -1041,19 +1011,17 @@ ParameterizedTest(int *fam, recv, eintr_when_signal_interrupts_blocked_recv,
 {
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
-    install_usr1(0);
-    struct signaller sg = {.target = pthread_self(), .target_tid = gettid(), .fd = s};
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, signal_until_stopped, &sg), 0);
+    api_catch_signal(SIGUSR1, 0);
+    struct api_kicker kick;
+    api_kicker_start(&kick, KICK_MS, KICK_MAX);
     char buf[8];
     errno = 0;
     ssize_t n = recv(s, buf, sizeof(buf), 0);
     int err = errno;
-    atomic_store(&sg.stop, 1);
-    pthread_join(t, NULL);
+    api_kicker_stop(&kick);
     cr_assert_eq(n, -1, "recv returned %zd", n);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
-    cr_assert_geq(usr1_count, 1);
+    cr_assert_geq(api_signal_count, 1);
     cr_assert_eq(send(c, "intact", 6, 0), 6);
     api_wait_inq(s, 6);
     cr_assert_eq(recv(s, buf, sizeof(buf), 0), 6);
@@ -1073,7 +1041,7 @@ ParameterizedTest(int *fam, recv, restarted_after_signal_with_sa_restart,
 {
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
-    install_usr1(SA_RESTART);
+    api_catch_signal(SIGUSR1, SA_RESTART);
     struct signaller sg = {.target = pthread_self(), .target_tid = gettid(), .fd = s, .peer = c};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, signal_thrice_then_send, &sg), 0);
@@ -1085,7 +1053,7 @@ ParameterizedTest(int *fam, recv, restarted_after_signal_with_sa_restart,
         cr_skip_test("cannot see the reader blocked (/proc/self/task/*/syscall)");
     cr_assert_eq(n, 5, "recv returned %zd (%s)", n, strerror(err));
     cr_assert_arr_eq(buf, "after", 5);
-    cr_assert_eq(usr1_count, 3, "handler ran %d times", (int)usr1_count);
+    cr_assert_eq(api_signal_count, 3, "handler ran %d times", (int)api_signal_count);
     close(c);
     close(s);
 }
@@ -1102,16 +1070,14 @@ ParameterizedTest(int *fam, recv, eintr_with_sa_restart_when_rcvtimeo_set,
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     set_timeo(s, SO_RCVTIMEO, SCT_TIMEOUT_MS / 1000, 0);
-    install_usr1(SA_RESTART);
-    struct signaller sg = {.target = pthread_self(), .target_tid = gettid(), .fd = s};
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, signal_until_stopped, &sg), 0);
+    api_catch_signal(SIGUSR1, SA_RESTART);
+    struct api_kicker kick;
+    api_kicker_start(&kick, KICK_MS, KICK_MAX);
     char buf[8];
     errno = 0;
     ssize_t n = recv(s, buf, sizeof(buf), 0);
     int err = errno;
-    atomic_store(&sg.stop, 1);
-    pthread_join(t, NULL);
+    api_kicker_stop(&kick);
     cr_assert_eq(n, -1, "recv returned %zd", n);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
     close(c);

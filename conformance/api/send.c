@@ -331,24 +331,6 @@ ParameterizedTest(int *fam, send, epipe_after_peer_closed_and_reset, .descriptio
     close(c);
 }
 
-static volatile sig_atomic_t sigpipe_count;
-
-static void on_sigpipe(int sig)
-{
-    (void)sig;
-    sigpipe_count++;
-}
-
-static void catch_sigpipe(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sigpipe;
-    sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGPIPE, &sa, NULL), 0);
-    sigpipe_count = 0;
-}
-
 /* POSIX send(): "EPIPE ... the SIGPIPE signal is generated to the calling
  * thread" unless MSG_NOSIGNAL. A gap in the public suites, which ignore
  * SIGPIPE. */
@@ -359,12 +341,12 @@ ParameterizedTestParameters(send, sigpipe_raised_with_epipe)
 ParameterizedTest(int *fam, send, sigpipe_raised_with_epipe, .description = "SD-08", .timeout = 10)
 {
     int c = client_with_peer_gone(*fam);
-    catch_sigpipe();
+    api_catch_signal(SIGPIPE, 0);
     errno = 0;
     cr_assert_eq(send(c, "y", 1, 0), -1);
     cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
     /* The signal is sent to the calling thread before send returns. */
-    cr_assert_eq(sigpipe_count, 1, "SIGPIPE delivered %d times", (int)sigpipe_count);
+    cr_assert_eq(api_signal_count, 1, "SIGPIPE delivered %d times", (int)api_signal_count);
     close(c);
 }
 
@@ -375,7 +357,7 @@ ParameterizedTestParameters(send, sigpipe_suppressed_by_msg_nosignal)
 ParameterizedTest(int *fam, send, sigpipe_suppressed_by_msg_nosignal, .description = "SD-08", .timeout = 10)
 {
     int c = client_with_peer_gone(*fam);
-    catch_sigpipe();
+    api_catch_signal(SIGPIPE, 0);
     errno = 0;
     cr_assert_eq(send(c, "y", 1, MSG_NOSIGNAL), -1);
     cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
@@ -387,7 +369,7 @@ ParameterizedTest(int *fam, send, sigpipe_suppressed_by_msg_nosignal, .descripti
     errno = 0;
     cr_assert_eq(sendmsg(c, &m, MSG_NOSIGNAL), -1);
     cr_assert_eq(errno, EPIPE, "errno %d (%s)", errno, strerror(errno));
-    cr_assert_eq(sigpipe_count, 0, "SIGPIPE delivered despite MSG_NOSIGNAL");
+    cr_assert_eq(api_signal_count, 0, "SIGPIPE delivered despite MSG_NOSIGNAL");
     close(c);
 }
 
@@ -882,14 +864,6 @@ ParameterizedTest(int *fam, send, blocked_send_not_aborted_by_close, .descriptio
     close(s);
 }
 
-static volatile sig_atomic_t alarm_count;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    alarm_count++;
-}
-
 /* Gap: a signal whose handler was installed without SA_RESTART interrupts a
  * blocked send. Linux returns -1 EINTR when nothing was copied yet, or the
  * count copied so far (POSIX send: "If ... interrupted by a signal before
@@ -907,11 +881,7 @@ ParameterizedTest(int *fam, send, eintr_when_signal_interrupts_blocked_send,
     api_tcp_pair_small(*fam, 1, &c, &s);
     size_t off = 0;
     fill_until_full(c, &off);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_alarm; /* no SA_RESTART */
-    sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    api_catch_signal(SIGALRM, 0); /* no SA_RESTART */
     struct sigevent sev;
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
@@ -936,7 +906,7 @@ ParameterizedTest(int *fam, send, eintr_when_signal_interrupts_blocked_send,
     timer_delete(timer);
     cr_assert_eq(n, -1, "no send failed in %d calls", calls);
     cr_assert_eq(err, EINTR, "errno %d (%s)", err, strerror(err));
-    cr_assert_geq(alarm_count, 1);
+    cr_assert_geq(api_signal_count, 1);
     /* Every byte accepted before the interruption arrives, in order. */
     cr_assert_eq(shutdown(c, SHUT_WR), 0);
     cr_assert_eq(drain_and_check(s, off), off);
