@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
