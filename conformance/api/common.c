@@ -80,22 +80,26 @@ void api_set_nonblock(int s, int on)
     cr_assert_eq(fcntl(s, F_SETFL, fl), 0, "F_SETFL: %s", strerror(errno));
 }
 
-sc_addr_t api_name_of(int s)
+/* getpeername (peer) or getsockname of s into an sc_addr_t. */
+static sc_addr_t name_via(int peer, int s)
 {
     sc_addr_t a;
     memset(&a, 0, sizeof(a));
     a.len = sizeof(a.ss);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a.ss, &a.len), 0, "getsockname: %s", strerror(errno));
+    struct sockaddr *sa = (struct sockaddr *)&a.ss;
+    int rc = peer ? getpeername(s, sa, &a.len) : getsockname(s, sa, &a.len);
+    cr_assert_eq(rc, 0, "%s: %s", peer ? "getpeername" : "getsockname", strerror(errno));
     return a;
+}
+
+sc_addr_t api_name_of(int s)
+{
+    return name_via(0, s);
 }
 
 sc_addr_t api_peer_of(int s)
 {
-    sc_addr_t a;
-    memset(&a, 0, sizeof(a));
-    a.len = sizeof(a.ss);
-    cr_assert_eq(getpeername(s, (struct sockaddr *)&a.ss, &a.len), 0, "getpeername: %s", strerror(errno));
-    return a;
+    return name_via(1, s);
 }
 
 uint16_t api_port_of(const sc_addr_t *a)
