@@ -34,6 +34,9 @@ static const sc_fault_rule_t *match(sc_fault_t *f, sc_op_t op)
 }
 
 #define F(ctx) ((sc_fault_t *)(ctx))
+#if defined(_WIN32)
+#undef IN /* windef.h defines IN (and OUT) as an empty annotation */
+#endif
 #define IN(ctx) (F(ctx)->inner)
 /* Fails the call when a rule with an error matches. */
 #define GATE(ctx, op)                                                                                        \

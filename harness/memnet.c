@@ -247,7 +247,7 @@ static int is_local(const maddr_t *a)
  * counting as one. */
 static int same_host(const maddr_t *a, const maddr_t *b)
 {
-    uint32_t x, y;
+    uint32_t x = 0, y = 0;
     int ax = as_v4(a, &x), bx = as_v4(b, &y);
     if (ax || bx)
         return ax && bx && x == y;
@@ -1068,7 +1068,7 @@ static int mn_poll(void *ctx, sc_pollfd_t *fds, size_t n, int timeout_ms)
         return -EFAULT;
     for (size_t k = 0; k < n; k++) {
         fds[k].revents = 0;
-        if (fds[k].fd < 0)
+        if ((sc_sock_t)fds[k].fd < 0) /* Winsock's SOCKET is unsigned */
             continue;
         int i = slot_of(m, (sc_sock_t)fds[k].fd);
         if (i < 0)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#if !defined(_WIN32)
+#if defined(_WIN32)
+const char *sc__win_strerror(int err); /* net_win.c */
+#else
 int sc_net_init(void)
 {
     return 0;
@@ -51,6 +53,12 @@ const char *sc_strerror(int err)
             return own_errors[i].text;
     if (err == 0)
         return "success";
+#if defined(_WIN32)
+    /* The C runtime has no text for most socket errors (net_win.c). */
+    const char *w = sc__win_strerror(err);
+    if (w)
+        return w;
+#endif
     /* strerror is not thread-safe in general, but glibc and musl return
      * static text for every errno value they know. */
     return strerror(err < 0 ? -err : err);

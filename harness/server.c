@@ -373,10 +373,16 @@ static int open_listener(sc_server_t *srv, struct listener *l, char *err, size_t
     l->h.s = s;
     l->h.kind = l->socktype == SOCK_STREAM ? H_TCP_LISTEN : H_UDP;
     /* SO_REUSEADDR lets a restarted server bind while old connections sit
-     * in TIME_WAIT (socket(7)); it does not allow two listeners. */
+     * in TIME_WAIT (socket(7)); it does not allow two listeners. On Windows
+     * it does something else: it lets a socket share a port in use (Using
+     * SO_REUSEADDR and SO_EXCLUSIVEADDRUSE), so it is left off there. */
+#if defined(_WIN32)
+    (void)one;
+#else
     if (l->socktype == SOCK_STREAM &&
         (rc = SC__CALL(sys, setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) < 0)
         return sc__errorf(err, errlen, rc, "setsockopt SO_REUSEADDR %s", text);
+#endif
     if (family == AF_INET6) {
         int v6only = srv->opts.v6only ? 1 : 0;
         if ((rc = SC__CALL(sys, setsockopt, s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) < 0)

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
 #include <sys/resource.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -313,6 +315,8 @@ static int connect_or_say(const struct cmd *c, int timeout_ms, sc_sock_t *s, sc_
 
 /* ---- pipe ---- */
 
+#if !defined(_WIN32)
+
 struct pipe_state {
     const sc_sys_t *sys;
     sc_sock_t s;
@@ -460,6 +464,16 @@ static int run_pipe(const struct cmd *c)
     }
     return EXIT_OK;
 }
+#else
+/* Winsock cannot poll stdin beside a socket: pipe mode would need a
+ * reader thread, which the Windows port does not have yet. */
+static int run_pipe(const struct cmd *c)
+{
+    (void)c;
+    fprintf(stderr, PROG ": pipe: not available on Windows yet (use verify or load)\n");
+    return EXIT_USAGE;
+}
+#endif
 
 /* ---- verify ---- */
 
@@ -593,11 +607,15 @@ static void print_progress(const sc_load_stats_t *st, void *arg)
 /* Lets the process hold one descriptor a connection (and some more). */
 static void raise_fd_limit(size_t conns)
 {
+#if defined(_WIN32)
+    (void)conns; /* Winsock has no per-process descriptor limit to raise. */
+#else
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < conns + 64) {
         rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > conns + 64 ? conns + 64 : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+#endif
 }
 
 /* The address to load: for TCP the first one that accepts a connection
@@ -646,12 +664,17 @@ static int run_load(const struct cmd *c)
         fprintf(stderr, PROG ": load: %s\n", sc_strerror(rc));
         return EXIT_USAGE;
     }
+#if defined(_WIN32)
+    signal(SIGINT, on_signal); /* no sigaction on Windows */
+    signal(SIGTERM, on_signal);
+#else
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+#endif
     rc = sc_load_run(the_load);
     sc_load_stats_t st;
     sc_load_stats(the_load, &st);
@@ -696,7 +719,9 @@ int main(int argc, char **argv)
     int rc = parse_args(&c, mode, argc - 1, argv + 1);
     if (rc)
         return rc;
+#if !defined(_WIN32)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is reported by write, not a signal */
+#endif
     int ni = sc_net_init();
     if (ni < 0) {
         fprintf(stderr, PROG ": network init: %s\n", sc_strerror(ni));

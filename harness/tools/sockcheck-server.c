@@ -193,6 +193,11 @@ int main(int argc, char **argv)
         }
     }
 
+#if defined(_WIN32)
+    /* Windows has no sigaction and no SIGPIPE; signal() catches Ctrl-C. */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+#else
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -200,6 +205,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* belt and braces: the seam already sends with MSG_NOSIGNAL */
+#endif
 
     rc = sc_server_run(the_server);
     sc_server_stats_t st;
@@ -213,11 +219,16 @@ int main(int argc, char **argv)
                 st.bytes_in, st.bytes_out, st.datagrams_in, st.datagrams_out, st.datagrams_dropped,
                 st.datagrams_refused);
     /* The handler must not touch the server while it is freed. */
+#if defined(_WIN32)
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+#else
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigprocmask(SIG_BLOCK, &block, NULL);
+#endif
     sc_server_t *srv = the_server;
     the_server = NULL;
     sc_server_destroy(srv);

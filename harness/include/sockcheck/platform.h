@@ -16,6 +16,13 @@
 #include <sys/types.h>
 typedef int sc_socklen_t;
 typedef WSAPOLLFD sc_pollfd_t;
+/* POSIX names that Winsock spells differently (shutdown function; ws2def.h). */
+typedef ADDRESS_FAMILY sa_family_t;
+#ifndef SHUT_RD
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+#endif
 #else
 #include <sys/types.h>
 #include <sys/socket.h>
