@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #if !defined(_WIN32)
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #endif
 
@@ -131,6 +132,8 @@ struct conn {
     uint64_t next_seq, base;
     unsigned inflight, credit;
     struct slot *ring;
+    int queued;          /* waiting out the interval in the pause queue */
+    int64_t t_due;       /* when its pause ends */
 };
 
 struct sc_load {
@@ -141,6 +144,12 @@ struct sc_load {
     size_t window;            /* chunks (TCP stream) or datagrams (UDP) */
     struct conn *conns;
     struct slot *slots;
+    sc_addr_t *sources;       /* a copy of o.sources */
+    /* Connections pausing between round trips (interval_ms), in the order
+     * their pauses end: every pause has the same length, so a ring of
+     * conns entries in arrival order is already sorted. */
+    struct conn **pauseq;
+    size_t pq_head, pq_len;
     unsigned char *pattern;
     size_t next_open, connecting, open;
     unsigned long long reserved;
@@ -319,6 +328,19 @@ static void tcp_send(struct sc_load *l, struct conn *c)
     want_out(l, c, c->sent < c->limit);
 }
 
+/* Puts a connection that finished a round trip into the pause queue; 0
+ * when there is no pause (or the run is ending) and it goes on at once. */
+static int pause_conn(struct sc_load *l, struct conn *c)
+{
+    if (l->o.interval_ms <= 0 || l->ending || c->queued)
+        return 0;
+    c->queued = 1;
+    c->t_due = l->now + (int64_t)l->o.interval_ms * NS_PER_MS;
+    l->pauseq[(l->pq_head + l->pq_len) % l->o.conns] = c;
+    l->pq_len++;
+    return 1;
+}
+
 /* Starts the next request, or finishes the connection when there is none
  * and nothing is owed. */
 static void tcp_kick(struct sc_load *l, struct conn *c)
@@ -359,6 +381,14 @@ static void tcp_recv(struct sc_load *l, struct conn *c)
     if (n <= 0) {
         if (n < 0 && would_block(n))
             return;
+        if (n == 0 && l->o.eof_ok) {
+            /* A draining server ends the stream: what came back so far
+             * was verified in order, the rest was never echoed. */
+            l->st.conns_eof++;
+            l->st.unechoed += owed;
+            conn_close(l, c);
+            return;
+        }
         conn_fail(l, c, "recv", n == 0 ? SC_EEOF : (int)n, owed);
         return;
     }
@@ -379,8 +409,11 @@ static void tcp_recv(struct sc_load *l, struct conn *c)
     } else if (take && c->recvd == c->limit) {
         l->st.round_trips++;
         hist_add(&l->hist, (uint64_t)(l->now - c->t_req), 1);
+        if (pause_conn(l, c))
+            return;
     }
-    tcp_kick(l, c);
+    if (!c->queued)
+        tcp_kick(l, c);
 }
 
 /* ---- UDP ---- */
@@ -492,6 +525,8 @@ static void udp_recv(struct sc_load *l, struct conn *c)
         return;
     }
     udp_classify(l, c, (size_t)n);
+    if (c->queued || (c->inflight == 0 && !c->credit && pause_conn(l, c)))
+        return;
     udp_kick(l, c);
 }
 
@@ -509,7 +544,7 @@ static void udp_expire(struct sc_load *l, struct conn *c, int64_t timeout_ns)
         udp_advance(c);
         changed = 1;
     }
-    if (changed)
+    if (changed && !c->queued && !(c->inflight == 0 && !c->credit && pause_conn(l, c)))
         udp_kick(l, c);
 }
 
@@ -519,6 +554,8 @@ static void conn_activate(struct sc_load *l, struct conn *c)
 {
     c->state = C_ACTIVE;
     l->open++;
+    if (l->open > l->st.conns_peak)
+        l->st.conns_peak = l->open;
     c->t_progress = l->now;
     if (l->udp)
         udp_kick(l, c);
@@ -533,6 +570,22 @@ static int connect_pending(int rc)
         return 1;
 #endif
     return rc == -EINPROGRESS || rc == -EINTR;
+}
+
+/* Binds the connection's source address. The port is left to connect
+ * (IP_BIND_ADDRESS_NO_PORT, ip(7)), which picks it for the whole 4-tuple:
+ * a port bound here would be reserved for this address alone and the
+ * range would run out as before. */
+static int bind_source(struct sc_load *l, struct conn *c)
+{
+    const sc_addr_t *src = &l->sources[(size_t)(c - l->conns) % l->o.nsources];
+#if defined(IP_BIND_ADDRESS_NO_PORT)
+    if (!l->udp) {
+        int one = 1;
+        SC__CALL(l->sys, setsockopt, c->h.s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    }
+#endif
+    return SC__CALL(l->sys, bind, c->h.s, (const struct sockaddr *)&src->ss, src->len);
 }
 
 static void conn_open(struct sc_load *l, struct conn *c)
@@ -553,7 +606,12 @@ static void conn_open(struct sc_load *l, struct conn *c)
         int one = 1;
         SC__CALL(l->sys, setsockopt, c->h.s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    int rc = SC__CALL(l->sys, connect, c->h.s, (const struct sockaddr *)&a->ss, a->len);
+    int rc = l->o.nsources ? bind_source(l, c) : 0;
+    if (rc < 0) {
+        conn_fail(l, c, "bind", rc, 0);
+        return;
+    }
+    rc = SC__CALL(l->sys, connect, c->h.s, (const struct sockaddr *)&a->ss, a->len);
     if (rc < 0 && !connect_pending(rc)) {
         conn_fail(l, c, "connect", rc, 0);
         return;
@@ -602,7 +660,7 @@ static void handle(struct sc_load *l, struct conn *c, uint32_t ev)
         else
             tcp_recv(l, c);
     }
-    if (c->state == C_ACTIVE && (ev & SC_EV_OUT)) {
+    if (c->state == C_ACTIVE && !c->queued && (ev & SC_EV_OUT)) {
         if (l->udp)
             udp_kick(l, c);
         else
@@ -651,6 +709,13 @@ static int check_options(sc_load_opts_t *o)
         o->connect_timeout_ms = 5000;
     if (o->max_connecting == 0)
         o->max_connecting = 64;
+    if (o->interval_ms < 0 || (o->interval_ms > 0 && o->mode != SC_LOAD_PINGPONG) || (o->eof_ok && udp))
+        return SC_EUSAGE;
+    if (o->nsources > 0 && !o->sources)
+        return SC_EUSAGE;
+    for (size_t i = 0; i < o->nsources; i++)
+        if (o->sources[i].ss.ss_family != o->target.ss.ss_family)
+            return SC_EUSAGE;
     return 0;
 }
 
@@ -674,6 +739,15 @@ static int load_alloc(struct sc_load *l)
     l->slots = ring ? calloc(l->o.conns * ring, sizeof(*l->slots)) : NULL;
     l->pattern = malloc(PATTERN_LEN + SLICE);
     if (!l->conns || (ring && !l->slots) || !l->pattern)
+        return -ENOMEM;
+    if (l->o.nsources) {
+        l->sources = malloc(l->o.nsources * sizeof(*l->sources));
+        if (!l->sources)
+            return -ENOMEM;
+        memcpy(l->sources, l->o.sources, l->o.nsources * sizeof(*l->sources));
+        l->o.sources = l->sources;
+    }
+    if (l->o.interval_ms > 0 && !(l->pauseq = calloc(l->o.conns, sizeof(*l->pauseq))))
         return -ENOMEM;
     for (size_t i = 0; i < PATTERN_LEN; i += 8)
         put64(l->pattern + i, next_random(&x));
@@ -715,6 +789,8 @@ int sc_load_create(sc_load_t **out, const sc_load_opts_t *opts)
         free(l->conns);
         free(l->slots);
         free(l->pattern);
+        free(l->sources);
+        free(l->pauseq);
         free(l);
         return rc;
     }
@@ -749,6 +825,10 @@ static int wait_ms(const struct sc_load *l, int timeout_ms)
         m = ms_until(l->now, l->t_progress_cb);
         ms = m < ms ? m : ms;
     }
+    if (l->pq_len) {
+        m = ms_until(l->now, l->pauseq[l->pq_head]->t_due);
+        ms = m < ms ? m : ms;
+    }
     return ms;
 }
 
@@ -762,10 +842,31 @@ static void start(struct sc_load *l)
     open_more(l);
 }
 
+/* Resumes the connections whose pause is over; every one once the run is
+ * ending, so that each finishes at once. */
+static void resume_paused(struct sc_load *l)
+{
+    while (l->pq_len) {
+        struct conn *c = l->pauseq[l->pq_head];
+        if (!l->ending && c->t_due > l->now)
+            break;
+        l->pq_head = (l->pq_head + 1) % l->o.conns;
+        l->pq_len--;
+        c->queued = 0;
+        if (c->state != C_ACTIVE)
+            continue;
+        if (l->udp)
+            udp_kick(l, c);
+        else
+            tcp_kick(l, c);
+    }
+}
+
 static void timers(struct sc_load *l)
 {
     if (!l->ending && (l->stop || (l->t_end_by && l->now >= l->t_end_by)))
         begin_end(l);
+    resume_paused(l);
     if (l->now >= l->t_sweep)
         sweep(l);
     if (l->o.progress && l->o.progress_ms > 0 && l->now >= l->t_progress_cb) {
@@ -871,6 +972,43 @@ int sc_load_format(const sc_load_t *l, const sc_load_stats_t *st, char *buf, siz
                     sc_load_passed(st) ? "PASS" : "FAIL");
 }
 
+/* Writes s as a JSON string: quotes, backslashes and control bytes escaped. */
+static size_t json_string(char *buf, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p && n + 8 < cap; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\')
+            n += (size_t)snprintf(buf + n, cap - n, "\\%c", ch);
+        else if (ch < 0x20)
+            n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", ch);
+        else
+            buf[n++] = (char)ch;
+    }
+    buf[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
+int sc_load_format_json(const sc_load_t *l, const sc_load_stats_t *st, char *buf, size_t cap)
+{
+    char err[2 * sizeof(st->first_error_text)];
+    json_string(err, sizeof(err), st->first_error ? st->first_error_text : "");
+    double secs = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
+    return snprintf(buf, cap,
+                    "{\"proto\":\"%s\",\"mode\":\"%s\",\"conns\":%zu,\"size\":%zu,\"duration_s\":%.3f,"
+                    "\"round_trips\":%llu,\"rt_per_s\":%.1f,\"mb_per_s\":%.3f,\"p50_us\":%llu,\"p99_us\":%llu,"
+                    "\"p999_us\":%llu,\"max_us\":%llu,\"sent\":%llu,\"echoed\":%llu,\"lost\":%llu,"
+                    "\"duplicated\":%llu,\"corrupted\":%llu,\"errors\":%llu,\"conns_peak\":%zu,"
+                    "\"conns_done\":%llu,\"conns_eof\":%llu,\"unechoed\":%llu,\"first_error\":\"%s\","
+                    "\"result\":\"%s\"}",
+                    l->udp ? "udp" : "tcp", l->stream ? "stream" : "pingpong", l->o.conns, l->o.size,
+                    st->elapsed_s, st->round_trips, (double)st->round_trips / secs,
+                    (double)st->echoed / secs / 1e6, to_us(st->p50_ns), to_us(st->p99_ns), to_us(st->p999_ns),
+                    to_us(st->max_ns), st->sent, st->echoed, st->lost, st->duplicated, st->corrupted, st->errors,
+                    st->conns_peak, st->conns_done, st->conns_eof, st->unechoed, err,
+                    sc_load_passed(st) ? "PASS" : "FAIL");
+}
+
 void sc_load_destroy(sc_load_t *l)
 {
     if (!l)
@@ -882,5 +1020,7 @@ void sc_load_destroy(sc_load_t *l)
     free(l->conns);
     free(l->slots);
     free(l->pattern);
+    free(l->sources);
+    free(l->pauseq);
     free(l);
 }

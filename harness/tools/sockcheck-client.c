@@ -30,6 +30,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define PIPE_CHUNK 65536
 #define UDP_PAYLOAD_MAX 65507
 #define MAX_PAYLOAD (1ULL << 30) /* verify: 1 GiB at most, held in memory */
+#define SPREAD_BASE 0x7f010001u  /* 127.1.0.1: the first --spread source address */
+#define SPREAD_MAX 65536
 
 static void usage(FILE *f)
 {
@@ -38,6 +40,7 @@ static void usage(FILE *f)
             "       " PROG " verify [--udp] [--count N] [--size S[,S2,...]] [--seed X] [--timeout MS] HOST:PORT\n"
             "       " PROG " load --target HOST:PORT [--proto tcp|udp] [--conns N] [--mode pingpong|stream]\n"
             "              [--size BYTES] [--duration SEC] [--count N] [--timeout MS]\n"
+            "              [--interval MS] [--spread N] [--connect-timeout MS] [--eof-ok] [--json]\n"
             "       " PROG " --help | --version\n\n"
             "The reference RFC 862 echo client. HOST:PORT is 127.0.0.1:7007, [::1]:7007 or\n"
             "localhost:7007; every resolved address is tried in turn. Nothing is sent\n"
@@ -56,7 +59,15 @@ static void usage(FILE *f)
             "          --duration seconds (default 5 unless --count is given) or --count\n"
             "          round trips in all. Prints progress to stderr each second and one\n"
             "          key=value result line to stdout. --timeout is how long an echo may\n"
-            "          take before its bytes count as lost (default 1000 UDP, 10000 TCP).\n\n"
+            "          take before its bytes count as lost (default 1000 UDP, 10000 TCP).\n"
+            "          --interval MS: each ping-pong connection pauses MS between round\n"
+            "          trips (a paced load; default none). --spread N: connection i binds\n"
+            "          source address 127.1.0.1 + (i mod N) first (IPv4 loopback targets),\n"
+            "          so that the ephemeral port range is no limit. --connect-timeout MS\n"
+            "          (default 5000). --eof-ok: the server's EOF ends a TCP connection\n"
+            "          cleanly (a draining server); what it had not echoed is reported as\n"
+            "          unechoed, not lost. --json: the result as one JSON object instead,\n"
+            "          with conns_peak, conns_eof and unechoed too.\n\n"
             "Exit codes: 0 ok, 1 verification failed (mismatch, loss, corruption),\n"
             "2 usage error or no connection (the failing call and address are printed).\n");
 }
@@ -179,9 +190,14 @@ struct cmd {
     /* load */
     int stream, duration_ms;
     size_t conns, size;
+    int interval_ms, connect_timeout_ms, eof_ok, json;
+    size_t spread;
 };
 
-enum { O_UDP = 256, O_TIMEOUT, O_COUNT, O_SIZE, O_SEED, O_TARGET, O_PROTO, O_CONNS, O_MODE, O_DURATION };
+enum {
+    O_UDP = 256, O_TIMEOUT, O_COUNT, O_SIZE, O_SEED, O_TARGET, O_PROTO, O_CONNS, O_MODE, O_DURATION,
+    O_INTERVAL, O_SPREAD, O_CONNECT_TIMEOUT, O_EOF_OK, O_JSON
+};
 
 static const struct option long_opts[] = {
     {"udp", no_argument, NULL, O_UDP},
@@ -194,6 +210,11 @@ static const struct option long_opts[] = {
     {"conns", required_argument, NULL, O_CONNS},
     {"mode", required_argument, NULL, O_MODE},
     {"duration", required_argument, NULL, O_DURATION},
+    {"interval", required_argument, NULL, O_INTERVAL},
+    {"spread", required_argument, NULL, O_SPREAD},
+    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+    {"eof-ok", no_argument, NULL, O_EOF_OK},
+    {"json", no_argument, NULL, O_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -265,9 +286,30 @@ static int parse_option(struct cmd *c, const char *mode, int opt, const char *ar
             return usage_error("--mode '%s': expected pingpong or stream", arg);
         c->stream = strcmp(arg, "stream") == 0;
         return 0;
-    default: /* O_DURATION */
+    case O_DURATION:
         if (parse_seconds(arg, &c->duration_ms) < 0)
             return usage_error("--duration '%s': expected seconds", arg);
+        return 0;
+    case O_INTERVAL:
+        if (parse_ull(arg, 3600000, &v) < 0)
+            return usage_error("--interval '%s': expected milliseconds", arg);
+        c->interval_ms = (int)v;
+        return 0;
+    case O_SPREAD:
+        if (parse_ull(arg, SPREAD_MAX, &v) < 0 || v == 0)
+            return usage_error("--spread '%s': expected 1 to %d addresses", arg, SPREAD_MAX);
+        c->spread = (size_t)v;
+        return 0;
+    case O_CONNECT_TIMEOUT:
+        if (parse_ull(arg, 86400000, &v) < 0 || v == 0)
+            return usage_error("--connect-timeout '%s': expected milliseconds", arg);
+        c->connect_timeout_ms = (int)v;
+        return 0;
+    case O_EOF_OK:
+        c->eof_ok = 1;
+        return 0;
+    default: /* O_JSON */
+        c->json = 1;
         return 0;
     }
 }
@@ -636,6 +678,29 @@ static int pick_target(const struct cmd *c, sc_addr_t *a)
     return rc < 0 ? -1 : 0;
 }
 
+/* The --spread sources: n consecutive addresses of 127.0.0.0/8 from
+ * 127.1.0.1, every one local on loopback (RFC 1122 3.2.1.3). */
+static sc_addr_t *spread_sources(const sc_addr_t *target, size_t n)
+{
+    const struct sockaddr_in *t = (const struct sockaddr_in *)&target->ss;
+    if (target->ss.ss_family != AF_INET || (ntohl(t->sin_addr.s_addr) >> 24) != 127) {
+        usage_error("--spread needs an IPv4 loopback target (127.0.0.0/8)");
+        return NULL;
+    }
+    sc_addr_t *a = calloc(n, sizeof(*a));
+    if (!a) {
+        fprintf(stderr, PROG ": out of memory for %zu source addresses\n", n);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&a[i].ss;
+        s->sin_family = AF_INET;
+        s->sin_addr.s_addr = htonl(SPREAD_BASE + (uint32_t)i);
+        a[i].len = sizeof(*s);
+    }
+    return a;
+}
+
 static int run_load(const struct cmd *c)
 {
     sc_load_opts_t o;
@@ -656,10 +721,23 @@ static int run_load(const struct cmd *c)
                            UDP_PAYLOAD_MAX);
     if (o.size == 0)
         return usage_error("--size 0: a load round trip needs at least one byte");
+    if (c->interval_ms && c->stream)
+        return usage_error("--interval applies to ping-pong only");
+    if (c->eof_ok && c->udp)
+        return usage_error("--eof-ok applies to TCP only");
+    o.interval_ms = c->interval_ms;
+    o.connect_timeout_ms = c->connect_timeout_ms;
+    o.eof_ok = c->eof_ok;
     if (pick_target(c, &o.target) < 0)
         return EXIT_USAGE;
+    sc_addr_t *sources = NULL;
+    if (c->spread && !(sources = spread_sources(&o.target, c->spread)))
+        return EXIT_USAGE;
+    o.sources = sources;
+    o.nsources = c->spread;
     raise_fd_limit(o.conns);
     int rc = sc_load_create(&the_load, &o);
+    free(sources); /* the load keeps a copy */
     if (rc < 0) {
         fprintf(stderr, PROG ": load: %s\n", sc_strerror(rc));
         return EXIT_USAGE;
@@ -678,8 +756,11 @@ static int run_load(const struct cmd *c)
     rc = sc_load_run(the_load);
     sc_load_stats_t st;
     sc_load_stats(the_load, &st);
-    char line[512];
-    sc_load_format(the_load, &st, line, sizeof(line));
+    char line[1024];
+    if (c->json)
+        sc_load_format_json(the_load, &st, line, sizeof(line));
+    else
+        sc_load_format(the_load, &st, line, sizeof(line));
     printf("%s\n", line);
     fflush(stdout);
     if (st.first_error)

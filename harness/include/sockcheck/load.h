@@ -39,6 +39,10 @@ typedef struct sc_load_stats {
     unsigned long long p50_ns, p99_ns, p999_ns, max_ns;
     int first_error;            /* 0, or the first failure's code */
     char first_error_text[160]; /* "connect 127.0.0.1:9: Connection refused" */
+    size_t conns_peak;          /* most connections open at once */
+    /* With eof_ok: connections the server ended with its EOF, and the
+     * bytes they had sent that never came back (not counted as lost). */
+    unsigned long long conns_eof, unechoed;
 } sc_load_stats_t;
 
 typedef struct sc_load_opts {
@@ -58,6 +62,15 @@ typedef struct sc_load_opts {
     void (*progress)(const sc_load_stats_t *st, void *arg);
     void *progress_arg;
     const sc_sys_t *sys;   /* NULL: sc_sys_current() at creation */
+    /* Source addresses (copied at creation): connection i binds
+     * sources[i % nsources] with port 0 before it connects, so that many
+     * connections to one server are not limited by one address's
+     * ephemeral ports. Same family as the target. NULL: no bind. */
+    const sc_addr_t *sources;
+    size_t nsources;
+    int interval_ms;       /* ping-pong: a connection's pause between round trips; 0: none */
+    int eof_ok;            /* TCP: the server's EOF ends a connection cleanly (a draining
+                              server); what it had not echoed counts as unechoed, not lost */
 } sc_load_opts_t;
 
 void sc_load_opts_init(sc_load_opts_t *o);
@@ -65,7 +78,9 @@ void sc_load_opts_init(sc_load_opts_t *o);
 /* Checks the options and allocates everything the run needs (nothing is
  * allocated per round trip). SC_EUSAGE for options that do not fit
  * together: no bound (duration and count both 0), an unknown socktype or
- * mode, a UDP size below SC_LOAD_UDP_MIN_SIZE or above 65507. */
+ * mode, a UDP size below SC_LOAD_UDP_MIN_SIZE or above 65507, a source
+ * of another family than the target, an interval with stream mode, or
+ * eof_ok with UDP. */
 int sc_load_create(sc_load_t **out, const sc_load_opts_t *opts);
 
 /* Runs until every connection has finished: after the duration or count
@@ -87,6 +102,11 @@ void sc_load_stats(const sc_load_t *l, sc_load_stats_t *st);
 /* 1 when nothing was lost, duplicated or corrupted, no connection failed,
  * and at least one round trip completed. */
 int sc_load_passed(const sc_load_stats_t *st);
+
+/* The same result as one JSON object, with the fields of sc_load_stats_t
+ * (conns_peak, conns_done, conns_eof, unechoed, first_error too). Returns
+ * the length, as snprintf. */
+int sc_load_format_json(const sc_load_t *l, const sc_load_stats_t *st, char *buf, size_t cap);
 
 /* Writes the one-line result in key=value form:
  *   load proto=tcp mode=pingpong conns=100 size=64 duration_s=5.00
