@@ -1,0 +1,112 @@
+/* Fuzz target echo_loopback: the echo path over real TCP loopback sockets.
+ * A reference server runs on its own thread for the whole process
+ * (127.0.0.1, ephemeral port) and one client connection is reused across
+ * inputs (made again only if it broke), so that no input pays for a
+ * connect, an accept or a TIME_WAIT.
+ * Target functions: sc_echo_tcp (client.c) against the server's TCP path
+ * (conn_readable/echo/flush in server.c) through the kernel, with the
+ * fault seam (sc_fault_add) chunking the client's calls.
+ * Input: payload | schedule | 2 trailer bytes (schedule length, payload
+ * repeat count); a shorter input is all payload. Schedule bytes alternate
+ * between the client's send and recv calls, one rule per call:
+ *   0x00-0xbf  at most b % 64 + 1 bytes   0xc0-0xcf  -EINTR
+ *   0xd0-0xdf  -EAGAIN                    0xe0-0xff  unchanged
+ * Oracle (abort on failure): sc_echo_tcp returns 0 (every byte back,
+ * byte for byte, within the deadline); the connection stays usable; the
+ * number of open descriptors never changes across inputs (replay checks). */
+#include "sockcheck/client.h"
+#include "sockcheck/fault.h"
+#include "sockcheck/net.h"
+#include "sockcheck/server.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond) ((cond) ? (void)0 : abort())
+#define TRAILER 2
+#define MAX_REPEAT 64
+#define MAX_PAYLOAD (512 * MAX_REPEAT)
+#define TIMEOUT_MS 10000
+
+static sc_server_t *srv;
+static sc_addr_t srv_addr;
+static sc_sock_t conn = SC_INVALID_SOCK;
+static sc_fault_t fault;
+static uint8_t payload[MAX_PAYLOAD];
+
+static void reconnect(void)
+{
+    if (conn != SC_INVALID_SOCK)
+        sc_close(conn);
+    conn = SC_INVALID_SOCK;
+    CHECK(sc_client_connect_addr(&srv_addr, SOCK_STREAM, 0, TIMEOUT_MS, &conn) == 0);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (srv)
+        return 0;
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[0] = "127.0.0.1:0";
+    o.nlisten = 1;
+    o.tcp = 1;
+    CHECK(sc_server_create(&srv, &o, NULL, 0) == 0);
+    CHECK(sc_server_listener(srv, 0, &srv_addr, NULL) == 0);
+    CHECK(sc_server_start_thread(srv) == 0);
+    reconnect();
+    return 0;
+}
+
+/* One rule per schedule byte: even bytes for send calls, odd for recv. */
+static void add_rules(const uint8_t *sched, size_t len)
+{
+    unsigned nth[2] = {1, 1};
+    for (size_t i = 0; i < len && fault.nrules < SC_FAULT_MAX_RULES; i++) {
+        uint8_t b = sched[i];
+        sc_op_t op = i % 2 ? SC_OP_RECV : SC_OP_SEND;
+        unsigned n = nth[i % 2]++;
+        if (b < 0xc0)
+            sc_fault_add(&fault, op, n, 1, 0, (size_t)(b % 64) + 1);
+        else if (b < 0xd0)
+            sc_fault_add(&fault, op, n, 1, -EINTR, 0);
+        else if (b < 0xe0)
+            sc_fault_add(&fault, op, n, 1, -EAGAIN, 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t sched_len = 0, repeat = 1;
+    if (size > TRAILER) {
+        sched_len = data[size - 2];
+        repeat = 1 + data[size - 1] % MAX_REPEAT;
+        size -= TRAILER;
+        if (sched_len > size)
+            sched_len = size;
+    }
+    size_t pay_len = size - sched_len;
+    if (pay_len > MAX_PAYLOAD / MAX_REPEAT)
+        pay_len = MAX_PAYLOAD / MAX_REPEAT;
+    size_t total = pay_len * repeat;
+    for (size_t off = 0; off < total; off += pay_len)
+        memcpy(payload + off, data, pay_len);
+
+    if (!srv)
+        LLVMFuzzerInitialize(NULL, NULL);
+    if (conn == SC_INVALID_SOCK)
+        reconnect();
+    sc_fault_init(&fault, NULL);
+    add_rules(data + (size - sched_len), sched_len);
+    const sc_sys_t *old = sc_sys_install(&fault.sys);
+    sc_echo_result_t res;
+    int rc = sc_echo_tcp(conn, payload, total, TIMEOUT_MS, &res);
+    sc_sys_install(old);
+    /* Nothing the schedule injects may break a loopback echo. */
+    CHECK(rc == 0 && res.sent == total && res.received == total);
+    return 0;
+}
