@@ -10,7 +10,35 @@
 # and CRITERION_INCLUDE_DIR, so that conformance/CMakeLists.txt's
 # find_library/find_path see them as found.
 
-# Script mode (the upstream patch step): pins the nanomsg and BoxFort wraps.
+# Script mode, STEP=pin-wraps (upstream only): pins the nanomsg and BoxFort
+# wraps. STEP=patch-boxfort: BoxFort's Windows sandbox never cancels its
+# timeout timers (bxfi_cancel_timeout is empty) and frees the instance they
+# point to, so a test's timer fires during a later test of the same run,
+# kills it ("Timed out" long before its .timeout) and corrupts the runner
+# (csptr/mman.c assertion, "Could not spawn test instance"). The patch keeps
+# the timers in the instance and deletes them when the process ends.
+if(CMAKE_SCRIPT_MODE_FILE AND STEP STREQUAL "patch-boxfort")
+  set(_d ${SUBPROJECTS}/boxfort/src)
+  file(READ ${_d}/sandbox-windows.h _h)
+  if(NOT _h MATCHES "sockcheck")
+    string(REPLACE "    HANDLE waited;\n" "    HANDLE waited;\n\n    /* sockcheck: the runtime quota timers, deleted at exit. */\n    HANDLE timers[2];\n    int ntimers;\n" _h "${_h}")
+    file(WRITE ${_d}/sandbox-windows.h "${_h}")
+    file(READ ${_d}/sandbox-windows.c _c)
+    string(REPLACE "    instance->mantled   = mantled;\n" "    instance->mantled   = mantled;\n    instance->ntimers   = 0;\n" _c "${_c}")
+    string(REPLACE "    CloseHandle(sb->waited);\n    free(sb);" "    CloseHandle(sb->waited);\n    bxfi_cancel_timeout(sb);\n    free(sb);" _c "${_c}")
+    file(WRITE ${_d}/sandbox-windows.c "${_c}")
+    file(READ ${_d}/timeout-windows.c _t)
+    string(REPLACE "    if (!ok)\n        return -1;\n    return 0;\n}"
+      "    if (!ok)\n        return -1;\n    struct bxfi_sandbox *sb = (struct bxfi_sandbox *) (void *) instance;\n    if (sb->ntimers < 2)\n        sb->timers[sb->ntimers++] = timer;\n    return 0;\n}" _t "${_t}")
+    string(REPLACE "void bxfi_cancel_timeout(struct bxfi_sandbox_s *instance)\n{\n    (void) instance;\n}"
+      "void bxfi_cancel_timeout(struct bxfi_sandbox_s *instance)\n{\n    /* sockcheck: wait for a running callback, then drop the timer. */\n    struct bxfi_sandbox *sb = (struct bxfi_sandbox *) (void *) instance;\n    while (sb->ntimers > 0)\n        DeleteTimerQueueTimer(NULL, sb->timers[--sb->ntimers], INVALID_HANDLE_VALUE);\n}" _t "${_t}")
+    if(NOT _t MATCHES "sockcheck")
+      message(FATAL_ERROR "patch-boxfort: ${_d}/timeout-windows.c is not the expected version")
+    endif()
+    file(WRITE ${_d}/timeout-windows.c "${_t}")
+  endif()
+  return()
+endif()
 if(CMAKE_SCRIPT_MODE_FILE)
   file(READ ${SUBPROJECTS}/nanomsg-cmake.wrap _w)
   string(REGEX REPLACE "revision = [^\n]*" "revision = ${NANOMSG_REV}" _w "${_w}")
@@ -89,11 +117,23 @@ else()
   # patch step pins nanomsg and BoxFort (a full clone, so that a short
   # commit id resolves).
   set(_sc_download GIT_REPOSITORY ${SOCKCHECK_CRITERION_GIT} GIT_TAG ${SOCKCHECK_CRITERION_TAG} GIT_SHALLOW ON)
-  set(_sc_patch PATCH_COMMAND ${CMAKE_COMMAND}
+  set(_sc_patch PATCH_COMMAND ${CMAKE_COMMAND} -DSTEP=pin-wraps
     -DSUBPROJECTS=<SOURCE_DIR>/subprojects
     -DNANOMSG_REV=${SOCKCHECK_NANOMSG_REV} -DBOXFORT_REV=${SOCKCHECK_BOXFORT_REV}
     -P ${CMAKE_CURRENT_LIST_FILE})
   set(_sc_wrap_mode default)
+endif()
+# BoxFort is patched (idempotent) before meson configures; from upstream it
+# is downloaded first.
+# A changed configure step reruns on a build tree meson has set up already:
+# it starts afresh.
+set(_sc_configure ${CMAKE_COMMAND} -DSTEP=patch-boxfort -DSUBPROJECTS=${_sc_src}/subprojects
+    -P ${CMAKE_CURRENT_LIST_FILE}
+  COMMAND ${CMAKE_COMMAND} -E rm -rf ${_sc_bin}/meson-private ${_sc_bin}/build.ninja
+  COMMAND ${_sc_meson_setup})
+if(NOT SOCKCHECK_CRITERION_TARBALL)
+  set(_sc_configure ${SOCKCHECK_MESON} subprojects download --sourcedir ${_sc_src} boxfort
+    COMMAND ${_sc_configure})
 endif()
 
 ExternalProject_Add(criterion_windows
@@ -102,7 +142,7 @@ ExternalProject_Add(criterion_windows
   PREFIX ${CMAKE_BINARY_DIR}/criterion-windows
   SOURCE_DIR ${_sc_src}
   BINARY_DIR ${_sc_bin}
-  CONFIGURE_COMMAND ${_sc_meson_setup} --wrap-mode=${_sc_wrap_mode}
+  CONFIGURE_COMMAND ${_sc_configure} --wrap-mode=${_sc_wrap_mode}
   BUILD_COMMAND ${SOCKCHECK_NINJA} -C ${_sc_bin}
   INSTALL_COMMAND ""
   BUILD_BYPRODUCTS ${_sc_libs}
