@@ -23,11 +23,12 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#define CHECK(cond) ((cond) ? (void)0 : abort())
+#define CHECK(cond) ((cond) ? (void)0 : fail(__LINE__, #cond))
 #define UDP_MAX 65507 /* 65535 - 20 (IPv4) - 8 (UDP) */
 #define SIZE_LIMIT 65535
 #define RECORD 5
@@ -38,6 +39,13 @@
 static sc_server_t *srv;
 static sc_sock_t conn = SC_INVALID_SOCK;
 static uint8_t out[SIZE_LIMIT + 1], in[SIZE_LIMIT + 1];
+
+/* Names the broken oracle: a crash report then says what went wrong. */
+static void fail(int line, const char *cond)
+{
+    fprintf(stderr, "udp: check at line %d failed: %s\n", line, cond);
+    abort();
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
