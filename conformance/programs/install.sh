@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cmake --install puts the programs, libsockcheck, its headers and
 # sockcheck.pc in place, and a program builds against them with pkg-config.
-# Usage: install.sh BUILD_DIR C_COMPILER
+# Usage: install.sh BUILD_DIR C_COMPILER [CFLAGS] (the sanitizer flags of
+# the build, which the installed static library needs at link time too)
 set -euo pipefail
-build=$1 cc=$2
+build=$1 cc=$2 cflags=${3:-}
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
@@ -28,8 +29,8 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH="$prefix/share/pkgconfig"
-# shellcheck disable=SC2046
-"$cc" "$prefix/use.c" $(pkg-config --cflags --libs sockcheck) -o "$prefix/use"
+# shellcheck disable=SC2046,SC2086
+"$cc" $cflags "$prefix/use.c" $(pkg-config --cflags --libs sockcheck) -o "$prefix/use"
 "$prefix/use"
 "$prefix/bin/sockcheck-server" --version
 echo "1 passed, 0 failed"
