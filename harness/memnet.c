@@ -758,7 +758,13 @@ static int mn_connect(void *ctx, sc_sock_t h, const struct sockaddr *sa, sc_sock
 
 /* ---- data ---- */
 
-#if !defined(MSG_TRUNC)
+/* memnet follows Linux, MSG_TRUNC included. Winsock has no such flag
+ * (mingw-w64 does not define it): Linux's value there, which the Windows
+ * build of the suites passes too (conformance/win32/sct_posix.h). */
+#if defined(_WIN32)
+#undef MSG_TRUNC
+#define MSG_TRUNC 0x20
+#elif !defined(MSG_TRUNC)
 #define MSG_TRUNC 0
 #endif
 
@@ -1034,28 +1040,38 @@ static int mn_close(void *ctx, sc_sock_t h)
 
 /* ---- readiness ---- */
 
+/* The seam's poll speaks SC_EV_* (poll(2)'s bits on POSIX; Winsock's
+ * POLL* values differ). A handle memnet does not know is POLLNVAL where
+ * poll(2) has it, and SC_EV_ERR on Windows, as the Winsock table reports
+ * WSAPoll's POLLNVAL (sys_win.c). */
+#if defined(_WIN32)
+#define MN_EV_NVAL SC_EV_ERR
+#else
+#define MN_EV_NVAL POLLNVAL
+#endif
+
 static short readiness(const sc_memnet_t *m, int i)
 {
     const struct msock *s = &m->s[i];
     short r = 0;
     if (s->kind == K_UDP) {
-        r = POLLOUT;
+        r = SC_EV_OUT;
         if (s->ndgrams || s->rd_shut)
-            r |= POLLIN;
+            r |= SC_EV_IN;
     } else if (s->state == S_LISTEN) {
-        r = s->q_len ? POLLIN : 0;
+        r = s->q_len ? SC_EV_IN : 0;
     } else if (!s->connected && !s->broken) {
-        r = POLLOUT | POLLHUP; /* as Linux reports a TCP socket in CLOSE */
+        r = SC_EV_OUT | SC_EV_HUP; /* as Linux reports a TCP socket in CLOSE */
     } else {
         if (s->rx.used || s->peer_fin || s->broken || s->rd_shut || s->so_error)
-            r |= POLLIN;
+            r |= SC_EV_IN;
         if (s->wr_shut || s->broken || s->peer == NO_SOCK || ring_space(&m->s[s->peer].rx) > 0)
-            r |= POLLOUT;
+            r |= SC_EV_OUT;
         if (s->broken || (s->wr_shut && s->peer_fin))
-            r |= POLLHUP;
+            r |= SC_EV_HUP;
     }
     if (s->so_error)
-        r |= POLLERR;
+        r |= SC_EV_ERR;
     return r;
 }
 
@@ -1072,9 +1088,9 @@ static int mn_poll(void *ctx, sc_pollfd_t *fds, size_t n, int timeout_ms)
             continue;
         int i = slot_of(m, (sc_sock_t)fds[k].fd);
         if (i < 0)
-            fds[k].revents = POLLNVAL;
+            fds[k].revents = MN_EV_NVAL;
         else
-            fds[k].revents = (short)(readiness(m, i) & (fds[k].events | POLLERR | POLLHUP));
+            fds[k].revents = (short)(readiness(m, i) & (fds[k].events | SC_EV_ERR | SC_EV_HUP));
         count += fds[k].revents != 0;
     }
     return count;

@@ -53,6 +53,15 @@ static struct sockaddr_in6 v6(const char *ip, uint16_t port)
 
 #define SA(x) ((const struct sockaddr *)&(x))
 
+/* The seam's poll speaks SC_EV_* bits. A handle it does not know is
+ * POLLNVAL on POSIX and SC_EV_ERR on Windows, where the Winsock table
+ * reports WSAPoll's POLLNVAL so (harness/sys_win.c) and memnet does alike. */
+#if defined(_WIN32)
+#define EV_NVAL SC_EV_ERR
+#else
+#define EV_NVAL POLLNVAL
+#endif
+
 static uint16_t local_port(sc_sock_t s)
 {
     struct sockaddr_in6 a;
@@ -221,9 +230,9 @@ Test(memnet, stream_moves_bytes_and_applies_backpressure)
         out[i] = (unsigned char)(i * 7);
     sc_memnet_set_limits(net, 16, 0);
     tcp_pair(&l, &c, &a);
-    sc_pollfd_t p = {.fd = (int)c, .events = POLLOUT | POLLIN};
+    sc_pollfd_t p = {.fd = (int)c, .events = SC_EV_OUT | SC_EV_IN};
     cr_assert_eq(CALL(poll, &p, 1, -1), 1);
-    cr_assert_eq(p.revents, POLLOUT);
+    cr_assert_eq(p.revents, SC_EV_OUT);
     cr_assert_eq(CALL(send, c, out, sizeof(out), 0), 16, "a short write at the queue limit");
     cr_assert_eq(CALL(send, c, out + 16, sizeof(out) - 16, 0), -EAGAIN, "SD-03");
     cr_assert_eq(CALL(poll, &p, 1, -1), 0, "full: neither readable nor writable, and no waiting");
@@ -232,7 +241,7 @@ Test(memnet, stream_moves_bytes_and_applies_backpressure)
     cr_assert_arr_eq(in, out, 16);
     cr_assert_eq(CALL(recv, a, in, sizeof(in), 0), -EAGAIN, "RV-02");
     cr_assert_eq(CALL(poll, &p, 1, 0), 1);
-    cr_assert_eq(p.revents, POLLOUT);
+    cr_assert_eq(p.revents, SC_EV_OUT);
 }
 
 Test(memnet, shutdown_wr_sends_fin)
@@ -270,9 +279,9 @@ Test(memnet, close_with_unread_data_resets_the_peer)
     cr_assert_eq(CALL(send, a, "queued", 6, 0), 6);
     cr_assert_eq(CALL(send, c, "unread", 6, 0), 6);
     cr_assert_eq(CALL(close, a), 0, "closing with unread data sends RST (CL-01)");
-    sc_pollfd_t p = {.fd = (int)c, .events = POLLIN};
+    sc_pollfd_t p = {.fd = (int)c, .events = SC_EV_IN};
     cr_assert_eq(CALL(poll, &p, 1, 0), 1);
-    cr_assert_eq(p.revents, POLLIN | POLLHUP | POLLERR);
+    cr_assert_eq(p.revents, SC_EV_IN | SC_EV_HUP | SC_EV_ERR);
     cr_assert_eq(CALL(recv, c, in, sizeof(in), 0), 6, "RV-10: queued data first");
     cr_assert_eq(CALL(recv, c, in, sizeof(in), 0), -ECONNRESET, "RV-10");
     cr_assert_eq(CALL(recv, c, in, sizeof(in), 0), 0, "reported once");
@@ -344,9 +353,9 @@ Test(memnet, connected_udp_learns_closed_port_once)
     sc_sock_t s = CALL(socket, AF_INET, SOCK_DGRAM, 0, 0);
     cr_assert_eq(CALL(connect, s, SA(to), sizeof(to)), 0);
     cr_assert_eq(CALL(send, s, "x", 1, 0), 1, "CU-07: the first send succeeds");
-    sc_pollfd_t p = {.fd = (int)s, .events = POLLIN};
+    sc_pollfd_t p = {.fd = (int)s, .events = SC_EV_IN};
     cr_assert_eq(CALL(poll, &p, 1, 0), 1);
-    cr_assert_eq(p.revents, POLLERR);
+    cr_assert_eq(p.revents, SC_EV_ERR);
     cr_assert_eq(CALL(send, s, "x", 1, 0), -ECONNREFUSED, "CU-07");
     cr_assert_eq(CALL(send, s, "x", 1, 0), 1, "one-shot");
 }
@@ -373,20 +382,20 @@ Test(memnet, poll_reports_listener_and_invalid_handles_without_waiting)
 {
     sc_sock_t l = CALL(socket, AF_INET, SOCK_STREAM, 0, 0);
     cr_assert_eq(CALL(listen, l, 4), 0);
-    sc_pollfd_t p[3] = {{.fd = (int)l, .events = POLLIN}, {.fd = 12345, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+    sc_pollfd_t p[3] = {{.fd = (int)l, .events = SC_EV_IN}, {.fd = 12345, .events = SC_EV_IN}, {.fd = -1, .events = SC_EV_IN}};
     cr_assert_eq(CALL(poll, p, 3, -1), 1, "returns at once although the timeout is infinite");
     cr_assert_eq(p[0].revents, 0);
-    cr_assert_eq(p[1].revents, POLLNVAL);
+    cr_assert_eq(p[1].revents, EV_NVAL);
     cr_assert_eq(p[2].revents, 0);
     struct sockaddr_in to = v4("127.0.0.1", local_port(l));
     sc_sock_t c = CALL(socket, AF_INET, SOCK_STREAM, 0, 0);
     cr_assert_eq(CALL(connect, c, SA(to), sizeof(to)), 0);
     cr_assert_eq(CALL(poll, p, 1, 0), 1);
-    cr_assert_eq(p[0].revents, POLLIN, "AC-02");
+    cr_assert_eq(p[0].revents, SC_EV_IN, "AC-02");
     sc_sock_t fresh = CALL(socket, AF_INET, SOCK_STREAM, 0, 0);
-    sc_pollfd_t q = {.fd = (int)fresh, .events = POLLOUT};
+    sc_pollfd_t q = {.fd = (int)fresh, .events = SC_EV_OUT};
     cr_assert_eq(CALL(poll, &q, 1, 0), 1);
-    cr_assert_eq(q.revents, POLLOUT | POLLHUP, "an unconnected TCP socket, as on Linux");
+    cr_assert_eq(q.revents, SC_EV_OUT | SC_EV_HUP, "an unconnected TCP socket, as on Linux");
 }
 
 Test(memnet, socketpair_is_a_connected_stream)
