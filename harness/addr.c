@@ -122,12 +122,31 @@ static int parse_scope(const char *s, size_t n, unsigned flags, uint32_t *scope)
     return 0;
 }
 
+/* True when the IPv6 text s[0..n) ends in an embedded IPv4 address
+ * ("::ffff:1.2.3.4") that parse_v4 refuses. glibc's inet_pton refuses
+ * the same forms (a leading zero, as in "01.2.3.4"), but Wine's accepts
+ * them, so the rule is checked here rather than left to the platform. */
+static int bad_v4_tail(const char *s, size_t n)
+{
+    const char *colon = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ':')
+            colon = s + i;
+    if (!colon || !memchr(colon, '.', n - (size_t)(colon - s)))
+        return 0;
+    struct in_addr v4;
+    size_t tail = n - (size_t)(colon + 1 - s);
+    return parse_v4(colon + 1, tail, &v4) < 0;
+}
+
 /* "v6" or "v6%scope" in s[0..n), which the caller may write to (it is the
  * parser's own copy of the text). */
 static int parse_v6(char *s, size_t n, unsigned flags, struct sockaddr_in6 *sin6)
 {
     char *pct = memchr(s, '%', n);
     size_t alen = pct ? (size_t)(pct - s) : n;
+    if (bad_v4_tail(s, alen))
+        return SC_EADDRFORMAT;
     char save = s[alen];
     s[alen] = '\0';
     int ok = inet_pton(AF_INET6, s, &sin6->sin6_addr);
