@@ -43,7 +43,9 @@ void sct_server_stop(sc_server_t *srv);
  * set). Skips the test when the family is not available. */
 sc_addr_t sct_echo_target(sc_server_t *srv, int socktype, int family);
 
-/* Opens RLIMIT_NOFILE headroom check: the number of descriptors open now. */
+/* Opens RLIMIT_NOFILE headroom check: the number of descriptors open now,
+ * or -1 where there is no way to count them (Windows): callers skip their
+ * descriptor check then. */
 int sct_count_fds(void);
 
 #endif

@@ -680,10 +680,45 @@ Test(addr_misc, of_socket_reports_getsockname_errors_through_seam, .timeout = 10
     cr_assert_eq(f.calls[SC_OP_GETSOCKNAME], 1u);
     cr_assert_eq(a.len, 0);
     close(s);
+#if defined(_WIN32)
+    /* INVALID_SOCKET is no socket: getsockname fails with WSAENOTSOCK
+     * (getsockname function, Return value). */
+    cr_assert_eq(sc_addr_of_socket(&a, SC_INVALID_SOCK), -ENOTSOCK);
+#else
     cr_assert_eq(sc_addr_of_socket(&a, SC_INVALID_SOCK), -EBADF);
+#endif
     cr_assert_eq(sc_addr_of_socket(NULL, SC_INVALID_SOCK), -EINVAL);
 }
 
+#if defined(_WIN32)
+#include <afunix.h>
+
+/* Winsock has no socketpair (the suites' one is TCP over loopback): the
+ * non-inet socket is an AF_UNIX stream socket bound to a new path in the
+ * temporary directory, which Windows 10 1803 and later provide (afunix.h;
+ * "AF_UNIX comes to Windows", Windows Command Line blog, 2017). */
+Test(addr_misc, of_socket_rejects_non_inet_sockets, .timeout = 10)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0 && errno == EAFNOSUPPORT)
+        cr_skip_test("no AF_UNIX sockets on this Windows (Windows 10 1803 and later have them)");
+    cr_assert_geq(s, 0, "socket AF_UNIX: %s", strerror(errno));
+    struct sockaddr_un un;
+    memset(&un, 0, sizeof(un));
+    un.sun_family = AF_UNIX;
+    char dir[MAX_PATH];
+    DWORD n = GetTempPathA(sizeof(dir), dir);
+    cr_assert(n > 0 && n < sizeof(dir), "GetTempPath");
+    snprintf(un.sun_path, sizeof(un.sun_path), "%ssct-%lu.sock", dir, (unsigned long)GetCurrentProcessId());
+    DeleteFileA(un.sun_path);
+    cr_assert_eq(bind(s, (struct sockaddr *)&un, sizeof(un)), 0, "bind %s: %s", un.sun_path, strerror(errno));
+    sc_addr_t a;
+    int rc = sc_addr_of_socket(&a, s);
+    close(s);
+    DeleteFileA(un.sun_path);
+    cr_assert_eq(rc, -EAFNOSUPPORT);
+}
+#else
 Test(addr_misc, of_socket_rejects_non_inet_sockets, .timeout = 10)
 {
     int sv[2];
@@ -693,3 +728,4 @@ Test(addr_misc, of_socket_rejects_non_inet_sockets, .timeout = 10)
     close(sv[0]);
     close(sv[1]);
 }
+#endif

@@ -279,7 +279,16 @@ Test(client_connect, sc_nonblock_returns_nonblocking_socket, .timeout = 10)
     int l = sct_bound(AF_INET, SOCK_STREAM, &a);
     sc_sock_t s = SC_INVALID_SOCK;
     cr_assert_eq(sc_client_connect_addr(&a, SOCK_STREAM, SC_NONBLOCK, SCT_TIMEOUT_MS, &s), 0);
+#if defined(_WIN32)
+    /* Winsock cannot read the blocking mode back (ioctlsocket FIONBIO only
+     * sets it); a recv with nothing to read tells: WSAEWOULDBLOCK on a
+     * non-blocking socket (recv function, Return value). */
+    char b;
+    cr_assert_eq(recv((int)s, &b, 1, 0), -1);
+    cr_assert_eq(errno, EAGAIN, "recv: %s", strerror(errno));
+#else
     cr_assert_neq(fcntl((int)s, F_GETFL) & O_NONBLOCK, 0);
+#endif
     sc_close(s);
     close(l);
 }
@@ -302,7 +311,8 @@ Test(client_connect, econnrefused_without_listener_and_no_fd_leak, .timeout = 10
     sc_sock_t s = SC_INVALID_SOCK;
     cr_assert_eq(sc_client_connect_addr(&a, SOCK_STREAM, 0, SCT_TIMEOUT_MS, &s), -ECONNREFUSED);
     cr_assert_eq(s, SC_INVALID_SOCK, "*out is left alone on failure");
-    cr_assert_eq(sct_count_fds(), before, "the failed socket must be closed");
+    if (before >= 0) /* no descriptor count on Windows */
+        cr_assert_eq(sct_count_fds(), before, "the failed socket must be closed");
     close(fd);
 }
 
@@ -437,7 +447,8 @@ Test(client_connect, etimedout_when_connect_never_completes, .timeout = 10)
     int before = sct_count_fds();
     sc_sock_t s = SC_INVALID_SOCK;
     cr_assert_eq(sc_client_connect_addr(&a, SOCK_STREAM, 0, 100, &s), -ETIMEDOUT);
-    cr_assert_eq(sct_count_fds(), before);
+    if (before >= 0) /* no descriptor count on Windows */
+        cr_assert_eq(sct_count_fds(), before);
     cr_assert_eq(fault.calls[SC_OP_CONNECT], 1);
     sc_sys_install(NULL);
     close(l);
@@ -459,15 +470,42 @@ Test(client_connect, eintr_storm_in_poll_ends_at_deadline, .timeout = 10)
     close(l);
 }
 
+#if defined(_WIN32)
+/* The platform table, except that its first connect is made and then
+ * reported as interrupted. */
+static sc_sys_t eintr_after_connect_sys;
+static int eintr_after_connect_calls;
+static int eintr_after_connect(void *ctx, sc_sock_t s, const struct sockaddr *sa, sc_socklen_t len)
+{
+    int rc = sc_sys_platform()->connect(ctx, s, sa, len);
+    return ++eintr_after_connect_calls == 1 && (rc == 0 || rc == -EINPROGRESS) ? -EINTR : rc;
+}
+#endif
+
 Test(client_connect, eintr_from_connect_is_confirmed_and_completes, .timeout = 10)
 {
     sc_addr_t a;
     int l = sct_bound(AF_INET, SOCK_STREAM, &a);
+#if defined(_WIN32)
+    /* Nothing interrupts a Winsock 2 call (WSAEINTR comes only from
+     * WSACancelBlockingCall, which Winsock 2 removed: Windows Sockets Error
+     * Codes), and a socket that never connected does not poll writable
+     * there. So the connect is made and only its result is replaced: the
+     * library must wait for it and confirm it with a further connect,
+     * which fails with WSAEISCONN once it completed (connect function,
+     * Remarks). */
+    eintr_after_connect_sys = *sc_sys_platform();
+    eintr_after_connect_sys.connect = eintr_after_connect;
+    eintr_after_connect_calls = 0;
+    sc_fault_init(&fault, &eintr_after_connect_sys);
+    sc_sys_install(&fault.sys);
+#else
     install_fault();
     /* The seam fails the first connect without making it: a socket that
      * never connected polls writable too, so only a further connect
      * (EISCONN) may tell the caller it is connected. */
     sc_fault_add(&fault, SC_OP_CONNECT, 1, 1, -EINTR, 0);
+#endif
     sc_sock_t s = SC_INVALID_SOCK;
     cr_assert_eq(sc_client_connect_addr(&a, SOCK_STREAM, 0, SCT_TIMEOUT_MS, &s), 0);
     cr_assert_geq(fault.calls[SC_OP_CONNECT], 2);
@@ -800,7 +838,13 @@ Test(load, tcp_pingpong_count_passes, .timeout = 30)
     assert_clean(&st, 400, 400 * 64);
     cr_assert_eq(st.conns_done, 4);
     cr_assert_eq(fault.calls[SC_OP_SOCKET], 4);
+#if defined(_WIN32)
+    /* No epoll on Windows: ev_create fails (-ENOSYS) and there is no set
+     * to close. */
+    cr_assert_eq(fault.calls[SC_OP_CLOSE], 4, "every socket closed");
+#else
     cr_assert_eq(fault.calls[SC_OP_CLOSE], 4 + fault.calls[SC_OP_EV_CREATE], "every socket closed, and the epoll set");
+#endif
     /* One send and one recv a round trip: nothing wasted. */
     cr_assert_eq(fault.calls[SC_OP_SEND], 400);
     cr_assert_leq(fault.calls[SC_OP_RECV], 400 + 4);

@@ -93,8 +93,22 @@ Test(io, send_all_reports_epipe_when_peer_closed)
     int sv[2];
     size_t done = 99;
     stream_pair(sv, 0);
+#if defined(_WIN32)
+    /* The pair is TCP over loopback on Windows, where a send to a peer that
+     * closed gracefully still succeeds and no call fails with EPIPE. The
+     * peer resets instead (SO_LINGER zero: a hard close, closesocket
+     * function, Remarks); once the reset has arrived, send fails with
+     * WSAECONNRESET (send function, Return value). */
+    struct linger hard = {1, 0};
+    cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, (const char *)&hard, sizeof(hard)), 0);
+    close(sv[1]);
+    struct pollfd p = {.fd = sv[0], .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 1000), 1, "the reset arrives");
+    cr_assert_eq(sc_send_all(sv[0], "x", 1, sc_deadline(1000), &done), -ECONNRESET);
+#else
     close(sv[1]);
     cr_assert_eq(sc_send_all(sv[0], "x", 1, sc_deadline(1000), &done), -EPIPE);
+#endif
     cr_assert_eq(done, 0);
 }
 
@@ -220,7 +234,13 @@ Test(io, udp_recv_reports_truncation)
     memset(out, 'q', sizeof(out));
     cr_assert_eq(sc_udp_send(sa, out, sizeof(out), &b, sc_deadline(1000)), 0);
     cr_assert_eq(sc_udp_recv(sb, in, sizeof(in), NULL, &full, sc_deadline(1000)), SC_ETRUNCATED);
+#if defined(_WIN32)
+    /* Winsock does not say the real length: recvfrom fills the buffer and
+     * fails with WSAEMSGSIZE (recvfrom function, Remarks). */
+    cr_assert_eq(full, sizeof(in), "Windows reports the length received");
+#else
     cr_assert_eq(full, sizeof(out), "Linux reports the real length with MSG_TRUNC");
+#endif
 }
 
 Test(io, udp_send_reports_short_datagram)
@@ -268,7 +288,13 @@ Test(io, close_of_invalid_socket_is_a_no_op)
     cr_assert_eq(fault.calls[SC_OP_CLOSE], 0);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_eq(sc_close(fd), 0);
+#if defined(_WIN32)
+    /* A closed SOCKET is no socket: closesocket fails with WSAENOTSOCK
+     * (closesocket function, Return value). */
+    cr_assert_eq(sc_close(fd), -ENOTSOCK);
+#else
     cr_assert_eq(sc_close(fd), -EBADF);
+#endif
 }
 
 Test(fault, rules_count_calls_and_limits)

@@ -42,6 +42,17 @@ static sc_server_t *start(enum backend be, sc_server_opts_t *o)
     return srv;
 }
 
+/* The waits of the server's loop: epoll's, or WSAPoll's on Windows,
+ * where the EPOLL backend falls back to poll. */
+static unsigned long loop_waits(void)
+{
+#if defined(_WIN32)
+    return fault.calls[SC_OP_POLL];
+#else
+    return fault.calls[SC_OP_EV_WAIT];
+#endif
+}
+
 static sc_server_t *start_default(enum backend be)
 {
     sc_server_opts_t o;
@@ -109,6 +120,10 @@ ParameterizedTestParameters(server, echoes_on_each_backend)
 
 ParameterizedTest(enum backend *be, server, echoes_on_each_backend, .timeout = 20)
 {
+#if defined(_WIN32)
+    if (*be == EPOLL)
+        cr_skip_test("no epoll on Windows: the Winsock table has no ev_* and the server polls (WSAPoll)");
+#endif
     sc_server_t *srv = start_default(*be);
     int a = client(srv, AF_INET), b = client(srv, AF_INET);
     echo_once(srv, a, "first");
@@ -439,7 +454,8 @@ Test(server, create_reports_port_in_use_and_leaks_nothing, .timeout = 10)
     cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -EADDRINUSE);
     snprintf(want, sizeof(want), "bind tcp %s: %s", text, strerror(EADDRINUSE));
     cr_assert_str_eq(err, want);
-    cr_assert_eq(sct_count_fds(), before, "every socket opened was closed");
+    if (before >= 0) /* no descriptor count on Windows */
+        cr_assert_eq(sct_count_fds(), before, "every socket opened was closed");
     close(l);
 }
 
@@ -473,7 +489,7 @@ Test(server, accept_emfile_neither_kills_nor_spins, .timeout = 20)
     /* The next 3 accepts fail as if the fd table were full. */
     sc_fault_add(&fault, SC_OP_ACCEPT, fault.calls[SC_OP_ACCEPT] + 1, 3, -EMFILE, 0);
     int b = client(srv, AF_INET);
-    unsigned long waits0 = fault.calls[SC_OP_EV_WAIT];
+    unsigned long waits0 = loop_waits();
     echo_once(srv, a, "existing client still served");
     echo_once(srv, b, "accepted once fds free up");
     sc_server_stats_t st;
@@ -482,12 +498,15 @@ Test(server, accept_emfile_neither_kills_nor_spins, .timeout = 20)
     cr_assert_eq(st.conns, 2);
     /* Each failure pauses accepting (10, 20, 40 ms): a spinning server
      * would have made thousands of loop turns by now. */
-    cr_assert_lt(fault.calls[SC_OP_EV_WAIT] - waits0, 200, "%lu turns", fault.calls[SC_OP_EV_WAIT] - waits0);
+    cr_assert_lt(loop_waits() - waits0, 200, "%lu turns", loop_waits() - waits0);
     sc_server_destroy(srv);
 }
 
 Test(server, accept_survives_a_real_full_fd_table, .timeout = 30)
 {
+#if defined(_WIN32)
+    cr_skip_test("Windows has no descriptor limit to lower: no setrlimit, sockets are handles");
+#endif
     sc_server_t *srv = start_default(EPOLL);
     int a = client(srv, AF_INET);
     step_until_conns(srv, 1);
