@@ -45,6 +45,7 @@ struct msock {
     int kind, family, type, state;
     int nonblock, v6only, reuse, nodelay, keepalive;
     int bufsize;           /* SO_RCVBUF / SO_SNDBUF as read back: the ring limit */
+    int linger_reset;      /* SO_LINGER {1, 0}: close sends RST (CL-02) */
     int bound, connected;  /* connected: TCP established, or UDP default peer set */
     maddr_t local, remote;
     int peer;              /* the other end of a stream, NO_SOCK once gone */
@@ -437,6 +438,21 @@ static int autobind(sc_memnet_t *m, int i, const maddr_t *dest, int fix_address)
     return 0;
 }
 
+/* An IPv6 socket bound to ::1 cannot reach an IPv4-mapped address
+ * (ENETUNREACH, DS-05), one bound to an IPv4-mapped address cannot reach
+ * a real IPv6 one (EAFNOSUPPORT, DS-06). */
+static int mixes_families(const struct msock *s, const maddr_t *dest)
+{
+    if (s->family != AF_INET6 || !s->bound || is_any(&s->local) || dest->sa.sa_family != AF_INET6)
+        return 0;
+    int from_mapped = v6_mapped(&s->local.v6.sin6_addr), to_mapped = v6_mapped(&dest->v6.sin6_addr);
+    if (!from_mapped && to_mapped)
+        return -ENETUNREACH;
+    if (from_mapped && !to_mapped)
+        return -EAFNOSUPPORT;
+    return 0;
+}
+
 /* ---- connections ---- */
 
 /* Cuts a stream with an RST: both ends are broken, the other end learns
@@ -512,13 +528,15 @@ static int tcp_connect(sc_memnet_t *m, int i, const maddr_t *dest)
         return -ECONNABORTED; /* a reset socket stays unusable; make a new one */
     if (!is_local(dest) && !is_any(dest))
         return -ENETUNREACH;
+    int rc = mixes_families(s, dest);
+    if (rc < 0)
+        return rc;
     int l = port_of(dest) ? find_listener(m, dest) : NO_SOCK;
     if (l == NO_SOCK)
         return -ECONNREFUSED;
     if (m->s[l].q_len >= m->s[l].q_max)
         return -ECONNREFUSED; /* Linux would drop the SYN and retry; memnet has no time to retry in */
-    int rc = autobind(m, i, dest, 1);
-    if (rc < 0)
+    if ((rc = autobind(m, i, dest, 1)) < 0)
         return rc;
     int c = slot_alloc(m, K_TCP, m->s[l].family, SOCK_STREAM);
     if (c < 0)
@@ -614,10 +632,11 @@ static int chaos_apply(sc_memnet_t *m, int i, size_t *len, int may_cut)
 static sc_sock_t mn_socket(void *ctx, int domain, int type, int protocol, int flags)
 {
     sc_memnet_t *m = M(ctx);
-    if (domain != AF_INET && domain != AF_INET6)
-        return -EAFNOSUPPORT;
+    /* Linux looks at the type before the family (SK-02 before SK-01). */
     if (type != SOCK_STREAM && type != SOCK_DGRAM)
         return -EINVAL;
+    if (domain != AF_INET && domain != AF_INET6)
+        return -EAFNOSUPPORT;
     if (protocol != 0 && protocol != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
         return -EPROTONOSUPPORT;
     int i = slot_alloc(m, type == SOCK_STREAM ? K_TCP : K_UDP, domain, type);
@@ -670,6 +689,8 @@ static int mn_bind(void *ctx, sc_sock_t h, const struct sockaddr *sa, sc_socklen
         return rc;
     if (s->bound)
         return -EINVAL;
+    if (s->family == AF_INET6 && s->v6only && v6_mapped(&a.v6.sin6_addr))
+        return -EINVAL; /* an IPv6-only socket takes no IPv4-mapped address */
     if (!is_local(&a) && !is_any(&a))
         return -EADDRNOTAVAIL;
     if (s->family == AF_INET6)
@@ -742,13 +763,30 @@ static int mn_connect(void *ctx, sc_sock_t h, const struct sockaddr *sa, sc_sock
         return 0;
     }
     maddr_t dest;
-    int rc = read_addr(sa, len, s->family, &dest);
-    if (rc < 0)
+    int rc;
+    /* TCP: the socket's state is looked at before the address
+     * (inet_stream_connect): EISCONN comes before a family error. */
+    if (s->kind == K_TCP && (s->state == S_LISTEN || s->connected))
+        return sa && len < (sc_socklen_t)sizeof(sa_family_t) ? -EINVAL : -EISCONN;
+    if (s->kind == K_UDP && s->family == AF_INET6 && sa && len >= (sc_socklen_t)sizeof(struct sockaddr_in) &&
+        sa->sa_family == AF_INET) {
+        /* An IPv6 UDP socket connects to an IPv4 address as the mapped
+         * one, unless it is IPv6-only (CU-09). */
+        if (s->v6only)
+            return -EAFNOSUPPORT;
+        maddr_t v4;
+        memset(&v4, 0, sizeof(v4));
+        memcpy(&v4.v4, sa, sizeof(v4.v4));
+        dest = in_family(&v4, AF_INET6);
+    } else if ((rc = read_addr(sa, len, s->family, &dest)) < 0) {
         return rc;
+    }
     if (s->kind == K_TCP)
         return tcp_connect(m, i, &dest);
     if (!is_local(&dest) && !is_any(&dest))
         return -ENETUNREACH;
+    if ((rc = mixes_families(s, &dest)) < 0)
+        return rc;
     if ((rc = autobind(m, i, &dest, 1)) < 0)
         return rc;
     s->remote = dest;
@@ -814,8 +852,7 @@ static ptrdiff_t udp_send(sc_memnet_t *m, int i, const void *buf, size_t len, co
         return rc;
     if (s->so_error)
         return take_error(s);
-    if (s->wr_shut)
-        return -EPIPE;
+    /* The destination is looked at before the shutdown (SD-12 before SD-05). */
     if (sa) {
         if ((rc = read_addr(sa, salen, s->family, &dest)) < 0)
             return rc;
@@ -826,12 +863,16 @@ static ptrdiff_t udp_send(sc_memnet_t *m, int i, const void *buf, size_t len, co
     } else {
         return -EDESTADDRREQ;
     }
+    if (s->wr_shut)
+        return -EPIPE;
     if (len && !buf)
         return -EFAULT;
     if (len > SC_MEMNET_DGRAM_MAX)
         return -EMSGSIZE;
     if (!is_local(&dest) && !is_any(&dest))
         return -ENETUNREACH;
+    if ((rc = mixes_families(s, &dest)) < 0)
+        return rc;
     if ((rc = autobind(m, i, &dest, 0)) < 0)
         return rc;
     int got = deliver(m, i, &dest, buf, len);
@@ -1004,8 +1045,9 @@ static int mn_shutdown(void *ctx, sc_sock_t h, int how)
         }
         return 0;
     }
-    if (!s->connected && !s->broken)
-        return -ENOTCONN;
+    /* Linux records the shutdown even when the socket is not connected
+     * and it reports ENOTCONN (inet_shutdown): a later connect keeps it. */
+    int rc = s->connected || s->broken ? 0 : -ENOTCONN;
     if (how != SHUT_WR)
         s->rd_shut = 1;
     if (how != SHUT_RD && !s->wr_shut) {
@@ -1013,7 +1055,7 @@ static int mn_shutdown(void *ctx, sc_sock_t h, int how)
         if (s->kind != K_UDP && s->peer != NO_SOCK)
             m->s[s->peer].peer_fin = 1;
     }
-    return 0;
+    return rc;
 }
 
 static int mn_close(void *ctx, sc_sock_t h)
@@ -1026,8 +1068,8 @@ static int mn_close(void *ctx, sc_sock_t h)
     if (s->state == S_LISTEN)
         drop_backlog(m, i);
     if (s->kind != K_UDP && s->peer != NO_SOCK) {
-        if (s->rx.used) {
-            reset_conn(m, i); /* unread data: RST instead of FIN (CL-01) */
+        if (s->rx.used || s->linger_reset) {
+            reset_conn(m, i); /* unread data or linger 0: RST instead of FIN (CL-01, CL-02) */
         } else {
             struct msock *p = &m->s[s->peer];
             p->peer_fin = 1;
@@ -1130,9 +1172,17 @@ static int mn_setsockopt(void *ctx, sc_sock_t h, int level, int name, const void
         return i;
     if (!val)
         return -EFAULT;
+    struct msock *s = &m->s[i];
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        struct linger lg;
+        if (len < (sc_socklen_t)sizeof(lg))
+            return -EINVAL;
+        memcpy(&lg, val, sizeof(lg));
+        s->linger_reset = lg.l_onoff && lg.l_linger == 0;
+        return 0;
+    }
     if (len < (sc_socklen_t)sizeof(int))
         return -EINVAL;
-    struct msock *s = &m->s[i];
     if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6 && s->bound)
         return -EINVAL; /* Linux refuses to change it after bind */
     int *opt = int_option(s, level, name);

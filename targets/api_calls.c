@@ -3,8 +3,11 @@
  * state model built from the conformance matrix (row IDs in comments).
  * Target functions: the platform seam (sc_sys_platform: socket, bind,
  * listen, connect, accept, send, sendto, recv, shutdown, close,
- * setsockopt, getsockname, getpeername) and sc_addr_validate.
- * Input: 4-byte operations (opcode, slot, a, b) over NSLOTS slots.
+ * setsockopt, getsockname, getpeername), memnet's table, and
+ * sc_addr_validate.
+ * Input: 4-byte operations (opcode, slot, a, b) over NSLOTS slots. An
+ * input whose length is not a multiple of 4 runs on memnet instead of the
+ * kernel: the in-memory network must satisfy the same model.
  * Safety: every socket is non-blocking (nothing can hang); every address
  * is built from a loopback address or read back from a slot, and passes
  * sc_addr_validate(SC_ADDR_REQUIRE_LOOPBACK) before the call, or the call
@@ -16,8 +19,9 @@
  * a set where the peer's asynchronous actions matter, e.g. a reset); no
  * call fails with EBADF, ENOTSOCK or EFAULT; after the input every slot
  * is closed and the lowest free descriptor is the one before it (no
- * leak). */
+ * leak), or memnet has no socket open. */
 #include "sockcheck/addr.h"
+#include "sockcheck/memnet.h"
 #include "sockcheck/sys.h"
 
 #include <arpa/inet.h>
@@ -53,7 +57,8 @@ struct slot {
     sc_addr_t local;
 };
 
-static const sc_sys_t *sys;
+static const sc_sys_t *sys; /* the table of this input: the platform's or memnet's */
+static sc_memnet_t *net;
 static struct slot slots[NSLOTS];
 static size_t op_index;
 static long last_rc; /* the last call's result, for the failure message */
@@ -97,6 +102,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     sys = sc_sys_platform();
+    if (!net && sc_memnet_create(&net) != 0)
+        abort();
     trace = getenv("API_CALLS_TRACE") != NULL;
     for (int i = 0; i < NSLOTS; i++)
         slots[i].s = SC_INVALID_SOCK;
@@ -229,6 +236,18 @@ static void do_bind(struct slot *sl, uint8_t a, uint8_t b)
     }
 }
 
+/* Another slot's socket of the same type holds the same port. */
+static int port_shared(const struct slot *sl)
+{
+    for (int i = 0; i < NSLOTS; i++) {
+        const struct slot *o = &slots[i];
+        if (o != sl && o->s != SC_INVALID_SOCK && o->type == sl->type && o->bound &&
+            sc_addr_port(&o->local) == sc_addr_port(&sl->local))
+            return 1;
+    }
+    return 0;
+}
+
 static void do_listen(struct slot *sl, uint8_t a)
 {
     /* Only a socket bound to loopback: listen() would bind an unbound one
@@ -242,7 +261,7 @@ static void do_listen(struct slot *sl, uint8_t a)
         CHECK(one_of(rc, 1, EINVAL, EADDRINUSE, END));
     else if (sl->st == ST_CONNECTED || sl->st == ST_CONNECTING)
         CHECK(rc == -EINVAL); /* LS-12 */
-    else if (sl->explicit_port)
+    else if (sl->explicit_port || port_shared(sl))
         CHECK(one_of(rc, 1, EADDRINUSE, END)); /* BD-18: a port shared with SO_REUSEADDR */
     else
         CHECK(rc == 0); /* LS-04, LS-07, LS-09: again after SHUT_RD */
@@ -273,8 +292,9 @@ static void tcp_connect_result(struct slot *sl, int rc, int mismatch_rc, int v6)
         sl->st = ST_CONNECTED;
     } else if (rc == -EINPROGRESS || rc == -EALREADY) {
         sl->st = ST_CONNECTING;
-    } else if (rc == -ECONNREFUSED || rc == -ECONNABORTED || rc == -ECONNRESET) {
-        /* The state after a failed connect is unspecified (CT-09, CT-10). */
+    } else if (rc == -ECONNREFUSED || rc == -ECONNABORTED || rc == -ECONNRESET || rc == -EPIPE) {
+        /* The socket is unconnected again (inet_stream_connect's
+         * sock_error), in a state POSIX leaves unspecified (CT-09, CT-10). */
         sl->st = ST_NEW;
         sl->fuzzy = 1;
     }
@@ -546,13 +566,22 @@ static void run_op(const uint8_t *op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!sys)
+    if (!net)
         LLVMFuzzerInitialize(NULL, NULL);
+    int on_memnet = size % OP_SIZE != 0;
+    sys = on_memnet ? sc_memnet_sys(net) : sc_sys_platform();
+    if (on_memnet)
+        sc_memnet_reset(net);
     int lowest_free_fd = lowest_fd();
-    for (op_index = 0; (op_index + 1) * OP_SIZE <= size && op_index < MAX_OPS; op_index++)
+    for (op_index = 0; (op_index + 1) * OP_SIZE <= size && op_index < MAX_OPS; op_index++) {
+        last_rc = 0;
         run_op(data + op_index * OP_SIZE);
+        if (trace)
+            fprintf(stderr, "api_calls: %zu: returned %ld\n", op_index, last_rc);
+    }
     for (int i = 0; i < NSLOTS; i++)
         slot_close(&slots[i], 1);
     CHECK(lowest_fd() == lowest_free_fd);
+    CHECK(!on_memnet || sc_memnet_open_count(net) == 0);
     return 0;
 }

@@ -561,3 +561,61 @@ Test(memnet, server_echoes_and_closes_everything)
     sc_server_destroy(srv);
     cr_assert_eq(sc_memnet_open_count(net), 0, "no socket leaked");
 }
+
+Test(memnet, linger_zero_close_resets_the_peer)
+{
+    sc_sock_t l, c, a;
+    char in[4];
+    tcp_pair(&l, &c, &a);
+    struct linger lg = {1, 0};
+    cr_assert_eq(CALL(setsockopt, a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    cr_assert_eq(CALL(setsockopt, a, SOL_SOCKET, SO_LINGER, &lg, 1), -EINVAL);
+    cr_assert_eq(CALL(close, a), 0);
+    cr_assert_eq(CALL(recv, c, in, sizeof(in), 0), -ECONNRESET, "CL-02");
+}
+
+Test(memnet, v6only_socket_refuses_a_mapped_address)
+{
+    struct sockaddr_in6 mapped = v6("::ffff:127.0.0.1", 0);
+    sc_sock_t s = CALL(socket, AF_INET6, SOCK_STREAM, 0, 0);
+    sc_sock_t t = CALL(socket, AF_INET6, SOCK_STREAM, 0, 0);
+    int one = 1;
+    cr_assert_eq(CALL(setsockopt, s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+    cr_assert_eq(CALL(bind, s, SA(mapped), sizeof(mapped)), -EINVAL);
+    cr_assert_eq(CALL(bind, t, SA(mapped), sizeof(mapped)), 0, "allowed without IPV6_V6ONLY");
+}
+
+Test(memnet, shutdown_of_unconnected_socket_is_recorded)
+{
+    struct sockaddr_in any = v4("127.0.0.1", 0);
+    sc_sock_t r = CALL(socket, AF_INET, SOCK_DGRAM, 0, 0);
+    sc_sock_t s = CALL(socket, AF_INET, SOCK_DGRAM, 0, 0);
+    cr_assert_eq(CALL(bind, r, SA(any), sizeof(any)), 0);
+    cr_assert_eq(CALL(bind, s, SA(any), sizeof(any)), 0);
+    cr_assert_eq(CALL(shutdown, s, SHUT_WR), -ENOTCONN, "SH-02");
+    cr_assert_eq(CALL(send, s, "x", 1, 0), -EDESTADDRREQ, "no destination comes before the shutdown");
+    struct sockaddr_in to = v4("127.0.0.1", local_port(r));
+    cr_assert_eq(CALL(connect, s, SA(to), sizeof(to)), 0);
+    cr_assert_eq(CALL(send, s, "x", 1, 0), -EPIPE, "SH-09: Linux kept the shutdown");
+}
+
+Test(memnet, udp_v6_connects_to_an_ipv4_address_as_mapped)
+{
+    struct sockaddr_in any = v4("127.0.0.1", 0);
+    sc_sock_t r = CALL(socket, AF_INET, SOCK_DGRAM, 0, 0);
+    cr_assert_eq(CALL(bind, r, SA(any), sizeof(any)), 0);
+    struct sockaddr_in to = v4("127.0.0.1", local_port(r));
+    sc_sock_t s6 = CALL(socket, AF_INET6, SOCK_DGRAM, 0, 0);
+    cr_assert_eq(CALL(connect, s6, SA(to), sizeof(to)), 0, "CU-09");
+    struct sockaddr_in6 peer;
+    socklen_t len = sizeof(peer);
+    cr_assert_eq(CALL(getpeername, s6, (struct sockaddr *)&peer, &len), 0);
+    cr_assert(IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr));
+    cr_assert_eq(CALL(send, s6, "m", 1, 0), 1);
+    char b = 0;
+    cr_assert_eq(CALL(recv, r, &b, 1, 0), 1);
+    int one = 1;
+    sc_sock_t only = CALL(socket, AF_INET6, SOCK_DGRAM, 0, 0);
+    cr_assert_eq(CALL(setsockopt, only, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+    cr_assert_eq(CALL(connect, only, SA(to), sizeof(to)), -EAFNOSUPPORT);
+}

@@ -53,7 +53,10 @@ void sc_memnet_destroy(sc_memnet_t *m);
  * then uses poll), and its poll never waits: it reports what is ready now
  * and returns 0 at once when nothing is (time is virtual). A call that
  * would block on a blocking socket fails with -EAGAIN, like one that hit
- * SO_RCVTIMEO / SO_SNDTIMEO. */
+ * SO_RCVTIMEO / SO_SNDTIMEO. Options: SO_REUSEADDR, SO_KEEPALIVE,
+ * SO_RCVBUF, SO_SNDBUF (ignored), SO_LINGER ({1, 0}: close sends RST),
+ * IPV6_V6ONLY, TCP_NODELAY are accepted; SO_ERROR, SO_TYPE and
+ * SO_ACCEPTCONN read back; others fail with -ENOPROTOOPT. */
 const sc_sys_t *sc_memnet_sys(sc_memnet_t *m);
 
 /* Forgets every socket (without FIN or RST), the ports, the schedule and
