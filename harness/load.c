@@ -145,11 +145,11 @@ struct sc_load {
     struct conn *conns;
     struct slot *slots;
     sc_addr_t *sources;       /* a copy of o.sources */
-    /* Connections pausing between round trips (interval_ms), in the order
-     * their pauses end: every pause has the same length, so a ring of
-     * conns entries in arrival order is already sorted. */
+    /* Connections pausing between round trips (interval_ms): a binary
+     * min-heap on the end of the pause, at most one entry a connection. */
     struct conn **pauseq;
-    size_t pq_head, pq_len;
+    size_t pq_len;
+    uint64_t jitter;          /* state of the pauses' random part */
     unsigned char *pattern;
     size_t next_open, connecting, open;
     unsigned long long reserved;
@@ -328,16 +328,57 @@ static void tcp_send(struct sc_load *l, struct conn *c)
     want_out(l, c, c->sent < c->limit);
 }
 
+static void pq_swap(struct conn **q, size_t i, size_t j)
+{
+    struct conn *t = q[i];
+    q[i] = q[j];
+    q[j] = t;
+}
+
+static void pq_push(struct sc_load *l, struct conn *c)
+{
+    struct conn **q = l->pauseq;
+    size_t i = l->pq_len++;
+    q[i] = c;
+    while (i > 0 && q[(i - 1) / 2]->t_due > q[i]->t_due) {
+        pq_swap(q, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct conn *pq_pop(struct sc_load *l)
+{
+    struct conn **q = l->pauseq;
+    struct conn *top = q[0];
+    q[0] = q[--l->pq_len];
+    for (size_t i = 0;;) {
+        size_t m = i, a = 2 * i + 1, b = a + 1;
+        if (a < l->pq_len && q[a]->t_due < q[m]->t_due)
+            m = a;
+        if (b < l->pq_len && q[b]->t_due < q[m]->t_due)
+            m = b;
+        if (m == i)
+            break;
+        pq_swap(q, i, m);
+        i = m;
+    }
+    return top;
+}
+
 /* Puts a connection that finished a round trip into the pause queue; 0
- * when there is no pause (or the run is ending) and it goes on at once. */
+ * when there is no pause (or the run is ending) and it goes on at once.
+ * A pause lasts the interval give or take a random quarter: with equal
+ * pauses, connections whose echoes came in one batch would send their
+ * next requests in one burst again, for ever, and every round trip would
+ * wait behind the whole burst. */
 static int pause_conn(struct sc_load *l, struct conn *c)
 {
     if (l->o.interval_ms <= 0 || l->ending || c->queued)
         return 0;
+    int64_t ns = (int64_t)l->o.interval_ms * NS_PER_MS;
     c->queued = 1;
-    c->t_due = l->now + (int64_t)l->o.interval_ms * NS_PER_MS;
-    l->pauseq[(l->pq_head + l->pq_len) % l->o.conns] = c;
-    l->pq_len++;
+    c->t_due = l->now + ns - ns / 4 + (int64_t)(next_random(&l->jitter) % (uint64_t)(ns / 2 + 1));
+    pq_push(l, c);
     return 1;
 }
 
@@ -777,6 +818,7 @@ int sc_load_create(sc_load_t **out, const sc_load_opts_t *opts)
     l->udp = o.socktype == SOCK_DGRAM;
     l->stream = o.mode == SC_LOAD_STREAM;
     l->window = pick_window(&o);
+    l->jitter = (o.seed ? o.seed : 1) ^ UINT64_C(0x9e3779b97f4a7c15);
     int64_t sweep_ns = (int64_t)o.timeout_ms * NS_PER_MS / 10;
     l->sweep_ns = sweep_ns < NS_PER_MS ? NS_PER_MS : sweep_ns > 100 * NS_PER_MS ? 100 * NS_PER_MS : sweep_ns;
     if (sc_addr_format((const struct sockaddr *)&o.target.ss, o.target.len, l->target_text,
@@ -826,7 +868,7 @@ static int wait_ms(const struct sc_load *l, int timeout_ms)
         ms = m < ms ? m : ms;
     }
     if (l->pq_len) {
-        m = ms_until(l->now, l->pauseq[l->pq_head]->t_due);
+        m = ms_until(l->now, l->pauseq[0]->t_due);
         ms = m < ms ? m : ms;
     }
     return ms;
@@ -847,11 +889,9 @@ static void start(struct sc_load *l)
 static void resume_paused(struct sc_load *l)
 {
     while (l->pq_len) {
-        struct conn *c = l->pauseq[l->pq_head];
-        if (!l->ending && c->t_due > l->now)
+        if (!l->ending && l->pauseq[0]->t_due > l->now)
             break;
-        l->pq_head = (l->pq_head + 1) % l->o.conns;
-        l->pq_len--;
+        struct conn *c = pq_pop(l);
         c->queued = 0;
         if (c->state != C_ACTIVE)
             continue;

@@ -68,7 +68,8 @@ typedef struct sc_load_opts {
      * ephemeral ports. Same family as the target. NULL: no bind. */
     const sc_addr_t *sources;
     size_t nsources;
-    int interval_ms;       /* ping-pong: a connection's pause between round trips; 0: none */
+    int interval_ms;       /* ping-pong: a connection's pause between round trips, give or
+                              take a random quarter (so connections fall out of step); 0: none */
     int eof_ok;            /* TCP: the server's EOF ends a connection cleanly (a draining
                               server); what it had not echoed counts as unechoed, not lost */
 } sc_load_opts_t;
