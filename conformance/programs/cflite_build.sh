@@ -4,13 +4,15 @@
 # seed corpus zip land in $OUT (with its .dict and .options), names are
 # builder-safe, nothing else in $OUT is executable, each target carries
 # coverage counters and ASan, and each runs 100 iterations from its seeds
-# cleanly (the cheap parts of OSS-Fuzz's bad_build_check).
+# cleanly (the cheap parts of OSS-Fuzz's bad_build_check). When AFL++ is
+# installed (afl-clang-fast, libAFLDriver.a), the same build.sh also makes
+# AFL++ binaries, and each must run a seed.
 # Exit 0: all good; 1: a check failed; 77: skipped (no clang/libFuzzer).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -88,6 +90,34 @@ while IFS= read -r -d '' f; do
   base=$(basename "$f")
   printf '%s\n' "${names[@]}" | grep -qx "$base" || fail "unexpected executable in \$OUT: $base"
 done < <(find "$out" -maxdepth 1 -type f -perm -u+x -print0)
+
+# AFL++ (optional): the same targets linked with libAFLDriver.a, so that a
+# campaign can mix engines.
+afl_driver=$(ls /usr/lib/afl/libAFLDriver.a /usr/local/lib/afl/libAFLDriver.a 2>/dev/null | head -1 || true)
+if command -v afl-clang-fast >/dev/null 2>&1 && [ -n "$afl_driver" ]; then
+  afl_out="$tmp/afl-out"
+  mkdir -p "$afl_out" "$tmp/afl-work"
+  if env CC=afl-clang-fast CXX=afl-clang-fast++ CFLAGS="-O1 -g" CXXFLAGS="-O1 -g" AFL_QUIET=1 \
+       LIB_FUZZING_ENGINE="$afl_driver" OUT="$afl_out" WORK="$tmp/afl-work" \
+       "$root/.clusterfuzzlite/build.sh" >"$tmp/afl-build.log" 2>&1; then
+    for name in "${names[@]}"; do
+      seed=$(find "$root/corpus/$name" -maxdepth 1 -type f ! -name '.*' | sort | head -1)
+      if [ ! -x "$afl_out/$name" ]; then
+        fail "$name: no AFL++ binary"
+      elif ! "$afl_out/$name" "$seed" >"$tmp/afl-$name.log" 2>&1; then
+        tail -20 "$tmp/afl-$name.log"
+        fail "$name: the AFL++ binary failed on $seed"
+      else
+        echo "cflite_build: ok $name (AFL++, libAFLDriver)"
+      fi
+    done
+  else
+    tail -30 "$tmp/afl-build.log"
+    fail "build.sh with afl-clang-fast failed"
+  fi
+else
+  echo "cflite_build: AFL++ not installed: AFL++ build not checked"
+fi
 
 [ "$failed" -eq 0 ] && echo "cflite_build: all ${#names[@]} targets ok"
 exit "$failed"
