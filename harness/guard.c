@@ -6,6 +6,7 @@
 #include "guard.h"
 #include "sockcheck/io.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const uint16_t answering_ports[] = {7, 13, 17, 19, 37};
@@ -64,16 +65,28 @@ static int within_rate(struct sc__guard *g, const uint8_t key[16], unsigned rate
     return 1;
 }
 
-int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen_t fromlen,
-                    const struct sockaddr *own)
+int sc__guard_add_own_port(struct sc__guard *g, uint16_t port)
 {
-    uint8_t key[16], own_key[16];
-    uint16_t port, own_port = 0;
-    if (!key_of(from, fromlen, key, &port))
+    for (size_t i = 0; i < g->nown; i++)
+        if (g->own[i] == port)
+            return 0;
+    if (g->nown == SC__GUARD_OWN_MAX)
+        return -ENOSPC;
+    g->own[g->nown++] = port;
+    return 0;
+}
+
+int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen_t fromlen)
+{
+    uint8_t key[16];
+    uint16_t port;
+    if (!key_of(from, fromlen, key, &port) || port == 0)
         return SC__GUARD_PORT;
-    key_of(own, sizeof(struct sockaddr_storage), own_key, &own_port);
-    if (port == 0 || port == own_port)
-        return port == own_port && memcmp(key, own_key, 16) == 0 ? SC__GUARD_SELF : SC__GUARD_PORT;
+    /* Any of our own ports, from any address: a twin of this server on
+     * another address, or this server's other listener (loops for ever). */
+    for (size_t i = 0; i < g->nown; i++)
+        if (port == g->own[i])
+            return SC__GUARD_SELF;
     for (size_t i = 0; i < sizeof(answering_ports) / sizeof(answering_ports[0]); i++)
         if (port == answering_ports[i])
             return SC__GUARD_PORT;

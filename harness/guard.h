@@ -14,17 +14,25 @@ struct sc__guard_slot {
     uint8_t used;
 };
 
+#define SC__GUARD_OWN_MAX 32
+
 struct sc__guard {
     unsigned rate; /* replies per source address per second; 0: the default policy */
+    uint16_t own[SC__GUARD_OWN_MAX]; /* the ports of every UDP listener of this server */
+    size_t nown;
     struct sc__guard_slot slots[SC__GUARD_SLOTS];
 };
 
 /* Why a datagram was refused, or SC__GUARD_OK. */
 enum { SC__GUARD_OK, SC__GUARD_PORT, SC__GUARD_SELF, SC__GUARD_RATE };
 
-/* Decides whether to answer a datagram from `from` that arrived at `own`.
- * Reads the clock only when a rate applies to the source. */
-int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen_t fromlen,
-                    const struct sockaddr *own);
+/* Adds the port of one of the server's UDP listeners: a datagram from any
+ * of them is refused, whichever listener receives it, so that two sockets
+ * of one server never echo to each other. Returns -ENOSPC when full. */
+int sc__guard_add_own_port(struct sc__guard *g, uint16_t port);
+
+/* Decides whether to answer a datagram from `from`. Reads the clock only
+ * when a rate applies to the source. */
+int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen_t fromlen);
 
 #endif

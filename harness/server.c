@@ -341,7 +341,7 @@ static void udp_readable(sc_server_t *srv, struct listener *l)
             continue;
         }
         srv->st.bytes_in += (unsigned long long)n;
-        int verdict = sc__guard_check(srv->guard, (struct sockaddr *)&from, fl, (struct sockaddr *)&l->addr.ss);
+        int verdict = sc__guard_check(srv->guard, (struct sockaddr *)&from, fl);
         if (verdict != SC__GUARD_OK) {
             srv->st.datagrams_refused++;
             continue;
@@ -457,6 +457,8 @@ static int open_listeners(sc_server_t *srv, char *err, size_t errlen)
         int rc = sc__loop_add(&srv->loop, &srv->listeners[i].h, SC_EV_IN);
         if (rc < 0)
             return sc__errorf(err, errlen, rc, "event loop add listener");
+        if (srv->listeners[i].socktype == SOCK_DGRAM)
+            sc__guard_add_own_port(srv->guard, sc_addr_port(&srv->listeners[i].addr));
     }
     return 0;
 }

@@ -1125,3 +1125,108 @@ Test(load, create_rejects_unusable_options, .timeout = 10)
     cr_assert_eq(sc_load_create(&l, &o), SC_EUSAGE, "no target");
     cr_assert_null(l);
 }
+
+/* ---- load: paced, spread, drain-tolerant, JSON ---- */
+
+Test(load, interval_paces_each_connection, .timeout = 30)
+{
+    sc_server_t *srv = sct_server_start(NULL);
+    sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
+    sc_load_opts_t o = load_opts(&a, SOCK_STREAM, SC_LOAD_PINGPONG, 2, 64, 0);
+    o.duration_ms = 500;
+    o.interval_ms = 50;
+    sc_load_stats_t st;
+    run_load(&o, &st);
+    /* 500 ms at one round trip per 50 ms and connection: about 10 each,
+     * never the thousands an unpaced loop would do. */
+    cr_assert(st.round_trips >= 8 && st.round_trips <= 24, "round trips %llu", st.round_trips);
+    cr_assert(sc_load_passed(&st));
+    cr_assert_eq(st.conns_peak, 2);
+    sct_server_stop(srv);
+}
+
+Test(load, sources_are_bound_before_connect, .timeout = 30)
+{
+    sc_server_t *srv = sct_server_start(NULL);
+    sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
+    sc_addr_t src[2];
+    cr_assert_eq(sc_addr_parse(&src[0], "127.0.0.2:0", 11, 0, 0), 0);
+    cr_assert_eq(sc_addr_parse(&src[1], "127.0.0.3:0", 11, 0, 0), 0);
+    sc_fault_init(&fault, NULL); /* no rules: it only counts the calls */
+    sc_load_opts_t o = load_opts(&a, SOCK_STREAM, SC_LOAD_PINGPONG, 4, 64, 40);
+    o.sources = src;
+    o.nsources = 2;
+    o.sys = &fault.sys;
+    sc_load_stats_t st;
+    run_load(&o, &st);
+    assert_clean(&st, 40, 40 * 64);
+    cr_assert_eq(fault.calls[SC_OP_BIND], 4);
+    sct_server_stop(srv);
+}
+
+Test(load, source_of_another_family_is_a_usage_error)
+{
+    sc_addr_t a, src;
+    cr_assert_eq(sc_addr_parse(&a, "127.0.0.1:9", 11, 0, 0), 0);
+    cr_assert_eq(sc_addr_parse(&src, "[::1]:0", 7, 0, 0), 0);
+    sc_load_opts_t o = load_opts(&a, SOCK_STREAM, SC_LOAD_PINGPONG, 1, 64, 1);
+    o.sources = &src;
+    o.nsources = 1;
+    sc_load_t *l = NULL;
+    cr_assert_eq(sc_load_create(&l, &o), SC_EUSAGE);
+}
+
+Test(load, interval_with_stream_or_eof_ok_with_udp_is_a_usage_error)
+{
+    sc_addr_t a;
+    cr_assert_eq(sc_addr_parse(&a, "127.0.0.1:9", 11, 0, 0), 0);
+    sc_load_t *l = NULL;
+    sc_load_opts_t o = load_opts(&a, SOCK_STREAM, SC_LOAD_STREAM, 1, 64, 1);
+    o.interval_ms = 10;
+    cr_assert_eq(sc_load_create(&l, &o), SC_EUSAGE);
+    o = load_opts(&a, SOCK_DGRAM, SC_LOAD_PINGPONG, 1, 64, 1);
+    o.eof_ok = 1;
+    cr_assert_eq(sc_load_create(&l, &o), SC_EUSAGE);
+}
+
+Test(load, eof_ok_counts_unechoed_bytes_not_lost, .timeout = 30)
+{
+    struct peer *p = peer_start(0, P_HALFCLOSE, 150, 0);
+    sc_load_opts_t o = load_opts(&p->addr, SOCK_STREAM, SC_LOAD_PINGPONG, 1, 100, 10);
+    o.eof_ok = 1;
+    sc_load_stats_t st;
+    run_load(&o, &st);
+    /* Request 1 comes back; request 2 gets 50 bytes, then EOF: a clean
+     * end, the other 50 bytes unechoed. */
+    cr_assert_eq(st.round_trips, 1);
+    cr_assert_eq(st.echoed, 150);
+    cr_assert_eq(st.lost, 0);
+    cr_assert_eq(st.unechoed, 50);
+    cr_assert_eq(st.conns_eof, 1);
+    cr_assert_eq(st.errors, 0);
+    cr_assert(sc_load_passed(&st));
+    peer_stop(p);
+}
+
+Test(load, json_result_carries_every_counter, .timeout = 30)
+{
+    sc_server_t *srv = sct_server_start(NULL);
+    sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
+    sc_load_opts_t o = load_opts(&a, SOCK_STREAM, SC_LOAD_PINGPONG, 2, 64, 20);
+    sc_load_t *l = NULL;
+    cr_assert_eq(sc_load_create(&l, &o), 0);
+    cr_assert_eq(sc_load_run(l), 0);
+    sc_load_stats_t st;
+    sc_load_stats(l, &st);
+    char buf[1024];
+    int n = sc_load_format_json(l, &st, buf, sizeof(buf));
+    cr_assert(n > 0 && (size_t)n < sizeof(buf));
+    cr_assert_eq(buf[0], '{');
+    cr_assert_eq(buf[n - 1], '}');
+    cr_assert_neq(strstr(buf, "\"round_trips\":20,"), NULL, "%s", buf);
+    cr_assert_neq(strstr(buf, "\"sent\":1280,\"echoed\":1280,\"lost\":0,"), NULL, "%s", buf);
+    cr_assert_neq(strstr(buf, "\"conns_peak\":"), NULL, "%s", buf);
+    cr_assert_neq(strstr(buf, "\"first_error\":\"\",\"result\":\"PASS\"}"), NULL, "%s", buf);
+    sc_load_destroy(l);
+    sct_server_stop(srv);
+}

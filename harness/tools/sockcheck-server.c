@@ -181,18 +181,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "sockcheck-server: %s\n", err);
         return rc == SC_EADDRFORMAT || rc == SC_EPORTRANGE ? EXIT_USAGE : EXIT_SETUP;
     }
-    if (!quiet)
-        print_listeners(the_server);
-    if (port_file) {
-        sc_addr_t a;
-        sc_server_listener(the_server, 0, &a, NULL);
-        if ((rc = write_port_file(port_file, sc_addr_port(&a))) < 0) {
-            fprintf(stderr, "sockcheck-server: write --port-file %s: %s\n", port_file, sc_strerror(rc));
-            sc_server_destroy(the_server);
-            return EXIT_SETUP;
-        }
-    }
-
+    /* The handlers come before any sign of readiness (the listeners
+     * printed, the port file): a supervisor that sends SIGTERM as soon as
+     * it sees the port must get a drain, not the default action. */
 #if defined(_WIN32)
     /* Windows has no sigaction and no SIGPIPE; signal() catches Ctrl-C. */
     signal(SIGINT, on_signal);
@@ -206,6 +197,19 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* belt and braces: the seam already sends with MSG_NOSIGNAL */
 #endif
+    if (!quiet)
+        print_listeners(the_server);
+    if (port_file) {
+        sc_addr_t a;
+        sc_server_listener(the_server, 0, &a, NULL);
+        if ((rc = write_port_file(port_file, sc_addr_port(&a))) < 0) {
+            fprintf(stderr, "sockcheck-server: write --port-file %s: %s\n", port_file, sc_strerror(rc));
+            sc_server_t *srv = the_server;
+            the_server = NULL; /* the handlers are installed: they must not see it freed */
+            sc_server_destroy(srv);
+            return EXIT_SETUP;
+        }
+    }
 
     rc = sc_server_run(the_server);
     sc_server_stats_t st;
