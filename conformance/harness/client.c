@@ -477,7 +477,7 @@ static sc_sys_t eintr_after_connect_sys;
 static int eintr_after_connect_calls;
 static int eintr_after_connect(void *ctx, sc_sock_t s, const struct sockaddr *sa, sc_socklen_t len)
 {
-    int rc = sc_sys_platform()->connect(ctx, s, sa, len);
+    int rc = (sc_sys_platform()->connect)(ctx, s, sa, len);
     return ++eintr_after_connect_calls == 1 && (rc == 0 || rc == -EINPROGRESS) ? -EINTR : rc;
 }
 #endif

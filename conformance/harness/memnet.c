@@ -29,7 +29,7 @@ static void teardown(void)
 
 TestSuite(memnet, .init = setup, .fini = teardown, .timeout = 10);
 
-#define CALL(op, ...) (sys->op(sys->ctx, __VA_ARGS__))
+#define CALL(op, ...) ((sys->op)(sys->ctx, __VA_ARGS__))
 
 static struct sockaddr_in v4(const char *ip, uint16_t port)
 {

@@ -169,7 +169,7 @@ static sc_sys_t oversize_sys;
 static ptrdiff_t oversize_recvfrom(void *ctx, sc_sock_t s, void *buf, size_t len, int flags, struct sockaddr *sa,
                                    sc_socklen_t *salen)
 {
-    ptrdiff_t n = sc_sys_platform()->recvfrom(ctx, s, buf, len, flags, sa, salen);
+    ptrdiff_t n = (sc_sys_platform()->recvfrom)(ctx, s, buf, len, flags, sa, salen);
     return n >= 0 ? (ptrdiff_t)len + 1 : n;
 }
 

@@ -28,6 +28,9 @@
 #undef write
 #undef pipe
 #undef fcntl
+#undef ioctl
+#undef inet_pton
+#undef inet_ntop
 #undef strerror
 
 #include <stdint.h>
@@ -307,6 +310,40 @@ int sct_fcntl(int fd, int cmd, ...)
         errno = EINVAL;
         return -1;
     }
+}
+
+int sct_ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    int *arg = va_arg(ap, int *);
+    va_end(ap);
+    if (request != (unsigned long)FIONREAD && request != (unsigned long)FIONBIO) {
+        errno = EINVAL;
+        return -1;
+    }
+    u_long v = request == (unsigned long)FIONBIO ? (u_long)*arg : 0;
+    if (ioctlsocket((SOCKET)fd, (long)request, &v) == SOCKET_ERROR)
+        return fail();
+    if (request == (unsigned long)FIONREAD)
+        *arg = v > INT_MAX ? INT_MAX : (int)v;
+    return 0;
+}
+
+/* inet_pton and inet_ntop report their errors through WSAGetLastError
+ * (inet_pton function, inet_ntop function: Return value). */
+int sct_inet_pton(int af, const char *src, void *dst)
+{
+    int rc = inet_pton(af, src, dst);
+    return rc < 0 ? fail() : rc;
+}
+
+const char *sct_inet_ntop(int af, const void *src, char *dst, socklen_t size)
+{
+    const char *rc = inet_ntop(af, src, dst, (size_t)size);
+    if (!rc)
+        fail();
+    return rc;
 }
 
 char *sct_strerror(int err)

@@ -85,34 +85,48 @@ ssize_t sct_read(int fd, void *buf, size_t len);
 ssize_t sct_write(int fd, const void *buf, size_t len);
 int sct_pipe(int fds[2]);
 int sct_fcntl(int fd, int cmd, ...);
+/* FIONREAD and FIONBIO (Winsock's values of the names) through ioctlsocket,
+ * with an int argument as on POSIX. */
+int sct_ioctl(int fd, unsigned long request, ...);
 char *sct_strerror(int err);
+int sct_inet_pton(int af, const char *src, void *dst);
+const char *sct_inet_ntop(int af, const void *src, char *dst, socklen_t size);
 int getrlimit(int resource, struct rlimit *rl);
 int setrlimit(int resource, const struct rlimit *rl);
 
-/* Object-like, so that struct members of the same names (sc_sys_t's) are
- * renamed alike in their declaration and their uses. */
-#define socket sct_socket
-#define socketpair sct_socketpair
-#define bind sct_bind
-#define listen sct_listen
-#define accept sct_accept
+/* The calls that name api suites (Test(bind, ...)) are function-like
+ * macros: Criterion expands a suite name before it makes a string of it,
+ * and an object-like macro would rename the suite to sct_bind. A call
+ * through a seam member of the same name is written (sys->bind)(...). */
+#define socket(...) sct_socket(__VA_ARGS__)
+#define socketpair(...) sct_socketpair(__VA_ARGS__)
+#define bind(...) sct_bind(__VA_ARGS__)
+#define listen(...) sct_listen(__VA_ARGS__)
+#define accept(...) sct_accept(__VA_ARGS__)
+#define connect(...) sct_connect(__VA_ARGS__)
+#define send(...) sct_send(__VA_ARGS__)
+#define recv(...) sct_recv(__VA_ARGS__)
+#define sendto(...) sct_sendto(__VA_ARGS__)
+#define recvfrom(...) sct_recvfrom(__VA_ARGS__)
+#define shutdown(...) sct_shutdown(__VA_ARGS__)
+#define close(...) sct_close(__VA_ARGS__)
+/* The others are object-like, so that a struct member of the same name
+ * (sc_sys_t's poll, getsockname...) is renamed alike in its declaration
+ * and its uses, and a function designator (getsockname as a callback)
+ * names the wrapper too. */
 #define accept4 sct_accept4
-#define connect sct_connect
-#define send sct_send
-#define recv sct_recv
-#define sendto sct_sendto
-#define recvfrom sct_recvfrom
-#define shutdown sct_shutdown
 #define setsockopt sct_setsockopt
 #define getsockopt sct_getsockopt
 #define getsockname sct_getsockname
 #define getpeername sct_getpeername
 #define poll sct_poll
-#define close sct_close
 #define read sct_read
 #define write sct_write
 #define pipe sct_pipe
 #define fcntl sct_fcntl
+#define ioctl sct_ioctl
+#define inet_pton sct_inet_pton
+#define inet_ntop sct_inet_ntop
 /* The C runtime has no text for the socket errno values (EADDRINUSE...):
  * they read as glibc words them, the library's table (net_win.c). */
 #define strerror sct_strerror
