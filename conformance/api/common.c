@@ -5,19 +5,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#include <grp.h>
+#include <sched.h>
+#include <sys/wait.h>
+#endif
 
 /* Bound of the waits that poll the accept queue: count x 10 ms. */
 #define QUEUE_POLLS 500
@@ -170,6 +172,13 @@ void api_wait_inq(int fd, int n)
 
 int api_wait_blocked_in(pid_t tid, long nr, int fd)
 {
+#if defined(_WIN32)
+    /* No /proc on Windows (and Wine's is the Unix side of the process). */
+    (void)tid;
+    (void)nr;
+    (void)fd;
+    return 0;
+#else
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
     double end = api_now_ms() + SCT_TIMEOUT_MS;
@@ -188,6 +197,7 @@ int api_wait_blocked_in(pid_t tid, long nr, int fd)
         poll(NULL, 0, 2);
     }
     return 0;
+#endif
 }
 
 int api_tcp_connect(const sc_addr_t *a)
@@ -205,7 +215,7 @@ int api_tcp_connect_nb(const sc_addr_t *a)
     errno = 0;
     int rc = connect(c, (const struct sockaddr *)&a->ss, a->len);
     cr_assert_eq(rc, -1, "non-blocking connect returned %d", rc);
-    cr_assert_eq(errno, EINPROGRESS, "connect: errno %d (%s)", errno, strerror(errno));
+    cr_assert_eq(errno, API_CONNECT_PENDING, "connect: errno %d (%s)", errno, strerror(errno));
     return c;
 }
 
@@ -288,6 +298,12 @@ int api_bound_explicit(int family, int type, int reuse, sc_addr_t *out)
 
 void api_listen_queue(int l, unsigned *queued, unsigned *limit)
 {
+#if defined(_WIN32)
+    (void)l;
+    (void)queued;
+    (void)limit;
+    cr_skip_test("Windows does not report a listener's accept queue (Linux's TCP_INFO for listeners)");
+#else
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     memset(&ti, 0, sizeof(ti));
@@ -296,6 +312,7 @@ void api_listen_queue(int l, unsigned *queued, unsigned *limit)
         *queued = ti.tcpi_unacked;
     if (limit)
         *limit = ti.tcpi_sacked;
+#endif
 }
 
 void api_wait_queued(int l, unsigned n)
@@ -359,6 +376,32 @@ unsigned char api_pattern(size_t i)
     return (unsigned char)(i * 31u + i / 251u);
 }
 
+#if defined(_WIN32)
+void api_enter_private_netns(void)
+{
+    cr_skip_test("no private network namespace on Windows: a wildcard bind would open a port on the machine's interfaces");
+}
+
+int api_run_unprivileged(int (*fn)(int), int arg)
+{
+    (void)fn;
+    (void)arg;
+    cr_skip_test("runs a child without root (fork, setuid): POSIX only");
+    return -1;
+}
+
+long api_read_proc(const char *path, long dflt)
+{
+    /* No /proc on Windows; under Wine fopen would read the Linux host's. */
+    (void)path;
+    return dflt;
+}
+
+int api_max_open_fd(void)
+{
+    return -1; /* sockets are handles: no descriptor table to scan */
+}
+#else
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -438,9 +481,34 @@ int api_max_open_fd(void)
     closedir(d);
     return max;
 }
+#endif
 
 volatile sig_atomic_t api_signal_count;
 
+#if defined(_WIN32)
+/* Windows has no POSIX signals (the CRT's signal() knows SIGABRT, SIGFPE,
+ * SIGILL, SIGINT, SIGSEGV, SIGTERM only), and nothing interrupts a Winsock
+ * 2 call with WSAEINTR: the tests of EINTR skip there. */
+void api_catch_signal(int sig, int flags)
+{
+    (void)sig;
+    (void)flags;
+    cr_skip_test("no POSIX signals on Windows (sigaction, SIGUSR1, SIGPIPE)");
+}
+
+void api_kicker_start(struct api_kicker *k, int interval_ms, int max)
+{
+    (void)k;
+    (void)interval_ms;
+    (void)max;
+    cr_skip_test("no POSIX signals on Windows (pthread_kill with SIGUSR1)");
+}
+
+void api_kicker_stop(struct api_kicker *k)
+{
+    (void)k;
+}
+#else
 static void count_signal(int sig)
 {
     (void)sig;
@@ -484,3 +552,4 @@ void api_kicker_stop(struct api_kicker *k)
     atomic_store(&k->stop, 1);
     pthread_join(k->thread, NULL);
 }
+#endif

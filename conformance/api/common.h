@@ -18,6 +18,24 @@
  * buffers small and fixed (autotuning off) so that they fill quickly. */
 #define API_SMALL_BUF 16384
 
+/* ---- Where Winsock documents another result (Windows build) ---- */
+
+#if defined(_WIN32)
+/* A descriptor that is no open socket: Winsock has no WSAEBADF for
+ * sockets and says WSAENOTSOCK, "The descriptor is not a socket" (bind,
+ * listen, getsockname... function, Return value). */
+#define API_EBADF_SOCK ENOTSOCK
+/* A non-blocking connect that has started: WSAEWOULDBLOCK (connect
+ * function, Return value), which the suites see as EAGAIN. */
+#define API_CONNECT_PENDING EAGAIN
+/* A file that is no socket. */
+#define API_NULL_DEVICE "NUL"
+#else
+#define API_EBADF_SOCK EBADF
+#define API_CONNECT_PENDING EINPROGRESS
+#define API_NULL_DEVICE "/dev/null"
+#endif
+
 /* ---- Parameter tables ---- */
 
 /* AF_INET, AF_INET6: the parameters of the tests run once per family. */
@@ -90,7 +108,8 @@ int api_wait_blocked_in(pid_t tid, long nr, int fd);
 
 /* A blocking TCP connect to a; returns the connected socket. */
 int api_tcp_connect(const sc_addr_t *a);
-/* Starts a non-blocking TCP connect to a (EINPROGRESS); returns the socket. */
+/* Starts a non-blocking TCP connect to a (EINPROGRESS, Winsock's
+ * WSAEWOULDBLOCK); returns the socket. */
 int api_tcp_connect_nb(const sc_addr_t *a);
 /* Waits for a connection on listener l and accepts it. */
 int api_accept_one(int l);
