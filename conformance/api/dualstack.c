@@ -226,12 +226,25 @@ ParameterizedTest(struct names_case *c, dualstack, udp_names_are_in6_and_mapped_
     close(peer);
 }
 
+/* An AF_INET6 socket that takes IPv4-mapped addresses: what Linux gives
+ * by default (net.ipv6.bindv6only 0). Windows makes IPv6 sockets
+ * IPv6-only until IPV6_V6ONLY is cleared before bind (Dual-Stack Sockets
+ * for IPv6 Winsock Applications). */
+static int dual_socket(int type)
+{
+    int s = api_socket(AF_INET6, type);
+#if defined(_WIN32)
+    api_set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+#endif
+    return s;
+}
+
 enum { VIA_TCP_CONNECT, VIA_UDP_CONNECT, VIA_UDP_SENDTO };
 
 /* Tries to reach to from a socket bound to local; returns 0 or errno. */
 static int try_reach(int via, const char *local, const sc_addr_t *to)
 {
-    int s = api_socket(AF_INET6, via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM);
+    int s = dual_socket(via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM);
     sc_addr_t b = addr_of(local, 0);
     cr_assert_eq(api_bind_addr(s, &b), 0, "bind %s: %s", local, strerror(errno));
     int rc;
@@ -257,6 +270,9 @@ ParameterizedTestParameters(dualstack, v6_bound_socket_cannot_reach_v4_mapped)
 ParameterizedTest(int *via, dualstack, v6_bound_socket_cannot_reach_v4_mapped, .description = "DS-05",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    cr_skip_test("the result is Linux's (net/ipv6/af_inet6.c); Windows documents none");
+#endif
     sct_require_family(AF_INET6);
     sc_addr_t a;
     int t = sct_bound(AF_INET, *via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM, &a);
@@ -274,6 +290,9 @@ ParameterizedTestParameters(dualstack, v4_mapped_bound_socket_cannot_reach_v6)
 ParameterizedTest(int *via, dualstack, v4_mapped_bound_socket_cannot_reach_v6, .description = "DS-06",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    cr_skip_test("the result is Linux's (net/ipv6/af_inet6.c); Windows documents none");
+#endif
     sc_addr_t a;
     int t = sct_bound(AF_INET6, *via == VIA_TCP_CONNECT ? SOCK_STREAM : SOCK_DGRAM, &a);
     int err = try_reach(*via, "::ffff:127.0.0.1", &a);
@@ -300,7 +319,7 @@ ParameterizedTestParameters(dualstack, second_bind_einval)
 
 ParameterizedTest(struct rebind_case *c, dualstack, second_bind_einval, .description = "DS-07", .timeout = 10)
 {
-    int s = api_socket(AF_INET6, c->type);
+    int s = dual_socket(c->type);
     sc_addr_t b1 = addr_of(c->first, 0), b2 = addr_of(c->second, 0);
     cr_assert_eq(api_bind_addr(s, &b1), 0, "bind %s: %s", c->first, strerror(errno));
     sc_addr_t before = api_name_of(s);
@@ -312,11 +331,17 @@ ParameterizedTest(struct rebind_case *c, dualstack, second_bind_einval, .descrip
     close(s);
 }
 
-/* man ipv6(7): the default comes from net.ipv6.bindv6only. */
+/* man ipv6(7): the default comes from net.ipv6.bindv6only. Windows: on
+ * (IPPROTO_IPV6 socket options, IPV6_V6ONLY; Dual-Stack Sockets for IPv6
+ * Winsock Applications). */
 Test(dualstack, v6only_default_follows_bindv6only, .description = "DS-08", .timeout = 10)
 {
+#if defined(_WIN32)
+    int sysctl = 1;
+#else
     int sysctl = api_read_proc("/proc/sys/net/ipv6/bindv6only", -1);
     cr_assert_geq(sysctl, 0, "cannot read net.ipv6.bindv6only");
+#endif
     int s = api_socket(AF_INET6, SOCK_STREAM);
     cr_assert_eq(api_get_int(s, IPPROTO_IPV6, IPV6_V6ONLY), sysctl, "IPV6_V6ONLY default vs bindv6only %d",
                  sysctl);
