@@ -287,7 +287,8 @@ int sct_pipe(int fds[2])
 }
 
 /* Winsock cannot read a socket's blocking mode back: F_GETFL reports 0,
- * which F_SETFL callers OR their flag into. */
+ * which F_SETFL callers OR their flag into. F_GETFD reads the handle's
+ * inherit flag: FD_CLOEXEC when the handle is not inherited. */
 int sct_fcntl(int fd, int cmd, ...)
 {
     va_list ap;
@@ -299,7 +300,14 @@ int sct_fcntl(int fd, int cmd, ...)
         return -1;
     }
     switch (cmd) {
-    case F_GETFD:
+    case F_GETFD: {
+        DWORD hf = 0;
+        if (!GetHandleInformation((HANDLE)(SOCKET)fd, &hf)) {
+            errno = EBADF;
+            return -1;
+        }
+        return (hf & HANDLE_FLAG_INHERIT) ? 0 : FD_CLOEXEC;
+    }
     case F_GETFL:
         return 0;
     case F_SETFL:
