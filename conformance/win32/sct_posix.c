@@ -62,10 +62,56 @@ static int clamp(size_t len)
     return len > INT_MAX ? INT_MAX : (int)len;
 }
 
+/* -1 with errno set from a Winsock error taken earlier. */
+static int fail_with(int wsa)
+{
+    errno = -sc__wsa_error(wsa);
+    return -1;
+}
+
+/* The sockets this file made non-blocking (SOCK_NONBLOCK, F_SETFL, FIONBIO,
+ * accept on a non-blocking listener). Winsock cannot read the mode back,
+ * and MSG_DONTWAIT must know what to restore; a socket not listed is
+ * blocking, as Winsock makes it. Tests open few sockets: a short list. */
+#define NB_MAX 4096
+static SOCKET nb_socks[NB_MAX];
+static int nb_count;
+static SRWLOCK nb_lock = SRWLOCK_INIT;
+
+static int nb_find(SOCKET s)
+{
+    for (int i = 0; i < nb_count; i++)
+        if (nb_socks[i] == s)
+            return i;
+    return -1;
+}
+
+static void nb_note(SOCKET s, int on)
+{
+    AcquireSRWLockExclusive(&nb_lock);
+    int i = nb_find(s);
+    if (on && i < 0 && nb_count < NB_MAX)
+        nb_socks[nb_count++] = s;
+    else if (!on && i >= 0)
+        nb_socks[i] = nb_socks[--nb_count];
+    ReleaseSRWLockExclusive(&nb_lock);
+}
+
+static int nb_is(SOCKET s)
+{
+    AcquireSRWLockShared(&nb_lock);
+    int on = nb_find(s) >= 0;
+    ReleaseSRWLockShared(&nb_lock);
+    return on;
+}
+
 static int set_nonblock(SOCKET s, int on)
 {
     u_long arg = on ? 1 : 0;
-    return ioctlsocket(s, (long)FIONBIO, &arg) == SOCKET_ERROR ? fail() : 0;
+    if (ioctlsocket(s, (long)FIONBIO, &arg) == SOCKET_ERROR)
+        return fail();
+    nb_note(s, on);
+    return 0;
 }
 
 static int set_cloexec(SOCKET s, int on)
@@ -111,6 +157,8 @@ int sct_socketpair(int domain, int type, int protocol, int sv[2])
         errno = -rc;
         return -1;
     }
+    nb_note((SOCKET)s[0], (flags & SOCK_NONBLOCK) != 0);
+    nb_note((SOCKET)s[1], (flags & SOCK_NONBLOCK) != 0);
     sv[0] = (int)s[0];
     sv[1] = (int)s[1];
     return 0;
@@ -126,10 +174,15 @@ int sct_listen(int s, int backlog)
     return listen((SOCKET)s, backlog) == SOCKET_ERROR ? fail() : 0;
 }
 
+/* The accepted socket inherits the listener's mode (accept function,
+ * Remarks). */
 int sct_accept(int s, struct sockaddr *sa, socklen_t *len)
 {
     SOCKET c = accept((SOCKET)s, sa, len);
-    return c == INVALID_SOCKET ? fail() : (int)c;
+    if (c == INVALID_SOCKET)
+        return fail();
+    nb_note(c, nb_is((SOCKET)s));
+    return (int)c;
 }
 
 /* An accepted socket inherits the listener's mode on Windows: accept4's
@@ -153,58 +206,60 @@ int sct_connect(int s, const struct sockaddr *sa, socklen_t len)
     return connect((SOCKET)s, sa, len) == SOCKET_ERROR ? fail() : 0;
 }
 
-/* MSG_DONTWAIT: fails with EAGAIN unless the socket is ready now. A ready
- * socket may still take less than asked, or block on a long send; the
- * suites use it for short calls only. */
-static int dontwait_ready(int s, int flags, short ev)
+/* MSG_DONTWAIT: the call is made on a non-blocking socket (ioctlsocket
+ * FIONBIO), which then goes back to blocking unless it was non-blocking
+ * already. Returns 1 when the mode must be restored, 0 when not, -1 with
+ * errno on failure. */
+static int dontwait_begin(int s, int flags)
 {
-    if (!(flags & MSG_DONTWAIT))
-        return 1;
-    WSAPOLLFD p = {.fd = (SOCKET)s, .events = ev, .revents = 0};
-    int rc = WSAPoll(&p, 1, 0);
-    if (rc == SOCKET_ERROR)
-        return fail();
-    if (rc == 0) {
-        errno = EAGAIN;
-        return -1;
+    if (!(flags & MSG_DONTWAIT) || nb_is((SOCKET)s))
+        return 0;
+    u_long on = 1;
+    return ioctlsocket((SOCKET)s, (long)FIONBIO, &on) == SOCKET_ERROR ? fail() : 1;
+}
+
+/* Ends a call begun with dontwait_begin: r is the call's result; the
+ * call's own error is kept. */
+static int dontwait_end(int s, int restore, int r)
+{
+    int wsa = r == SOCKET_ERROR ? WSAGetLastError() : 0;
+    if (restore) {
+        u_long off = 0;
+        ioctlsocket((SOCKET)s, (long)FIONBIO, &off);
     }
-    return 1;
+    return r == SOCKET_ERROR ? fail_with(wsa) : r;
 }
 
 ssize_t sct_send(int s, const void *buf, size_t len, int flags)
 {
-    int r = dontwait_ready(s, flags, POLLOUT);
-    if (r < 0)
-        return r;
-    r = send((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT);
-    return r == SOCKET_ERROR ? fail() : r;
+    int restore = dontwait_begin(s, flags);
+    if (restore < 0)
+        return -1;
+    return dontwait_end(s, restore, send((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT));
 }
 
 ssize_t sct_recv(int s, void *buf, size_t len, int flags)
 {
-    int r = dontwait_ready(s, flags, POLLIN);
-    if (r < 0)
-        return r;
-    r = recv((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT);
-    return r == SOCKET_ERROR ? fail() : r;
+    int restore = dontwait_begin(s, flags);
+    if (restore < 0)
+        return -1;
+    return dontwait_end(s, restore, recv((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT));
 }
 
 ssize_t sct_sendto(int s, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen)
 {
-    int r = dontwait_ready(s, flags, POLLOUT);
-    if (r < 0)
-        return r;
-    r = sendto((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT, sa, salen);
-    return r == SOCKET_ERROR ? fail() : r;
+    int restore = dontwait_begin(s, flags);
+    if (restore < 0)
+        return -1;
+    return dontwait_end(s, restore, sendto((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT, sa, salen));
 }
 
 ssize_t sct_recvfrom(int s, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
-    int r = dontwait_ready(s, flags, POLLIN);
-    if (r < 0)
-        return r;
-    r = recvfrom((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT, sa, salen);
-    return r == SOCKET_ERROR ? fail() : r;
+    int restore = dontwait_begin(s, flags);
+    if (restore < 0)
+        return -1;
+    return dontwait_end(s, restore, recvfrom((SOCKET)s, buf, clamp(len), flags & ~MSG_DONTWAIT, sa, salen));
 }
 
 int sct_shutdown(int s, int how)
@@ -256,12 +311,17 @@ static int is_socket(int fd)
     return getsockopt((SOCKET)fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
 }
 
+/* closesocket, or the C runtime's close for one of its descriptors; a
+ * number that is neither keeps closesocket's WSAENOTSOCK. */
 int sct_close(int fd)
 {
-    if (closesocket((SOCKET)fd) == 0)
+    if (closesocket((SOCKET)fd) == 0) {
+        nb_note((SOCKET)fd, 0);
         return 0;
-    if (WSAGetLastError() != WSAENOTSOCK)
-        return fail();
+    }
+    int wsa = WSAGetLastError();
+    if (wsa != WSAENOTSOCK || _get_osfhandle(fd) == -1)
+        return fail_with(wsa);
     return _close(fd);
 }
 
@@ -330,7 +390,9 @@ int sct_ioctl(int fd, unsigned long request, ...)
         errno = EINVAL;
         return -1;
     }
-    u_long v = request == (unsigned long)FIONBIO ? (u_long)*arg : 0;
+    if (request == (unsigned long)FIONBIO)
+        return set_nonblock((SOCKET)fd, *arg != 0);
+    u_long v = 0;
     if (ioctlsocket((SOCKET)fd, (long)request, &v) == SOCKET_ERROR)
         return fail();
     if (request == (unsigned long)FIONREAD)

@@ -34,8 +34,9 @@ typedef unsigned long nfds_t;
 #define SHUT_RDWR SD_BOTH
 #endif
 
-/* Windows has no SIGPIPE to suppress. MSG_DONTWAIT is emulated (a zero
- * timeout readiness check before the call); the bit is outside Winsock's. */
+/* Windows has no SIGPIPE to suppress. MSG_DONTWAIT is emulated: the call
+ * is made with the socket non-blocking (ioctlsocket FIONBIO); the bit is
+ * outside Winsock's. */
 #define MSG_NOSIGNAL 0
 #define MSG_DONTWAIT 0x40000000
 /* Linux's value, for the suites of the in-memory network (which follows
