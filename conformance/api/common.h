@@ -30,10 +30,15 @@
 #define API_CONNECT_PENDING EAGAIN
 /* A file that is no socket. */
 #define API_NULL_DEVICE "NUL"
+/* What poll shows for a peer's FIN: WSAPoll reports "a stream-oriented
+ * connection was either disconnected or aborted" as POLLHUP, POLLRDNORM
+ * or not (WSAPOLLFD structure). */
+#define API_POLL_EOF (POLLIN | POLLHUP)
 #else
 #define API_EBADF_SOCK EBADF
 #define API_CONNECT_PENDING EINPROGRESS
 #define API_NULL_DEVICE "/dev/null"
+#define API_POLL_EOF POLLIN
 #endif
 
 /* ---- Parameter tables ---- */
