@@ -104,6 +104,9 @@ ParameterizedTest(int *family, getaddrinfo, null_node_gives_loopback, .descripti
 /* POSIX allows EAI_SOCKTYPE or EAI_SERVICE; glibc gives EAI_SOCKTYPE. */
 Test(getaddrinfo, stream_with_udp_protocol_fails, .description = "GA-05", .timeout = 10)
 {
+#if defined(_WIN32)
+    cr_skip_test("Windows documents no result for a protocol that contradicts the socket type");
+#endif
     struct addrinfo *res;
     int rc = lookup("127.0.0.1", "7", AF_INET, SOCK_STREAM, IPPROTO_UDP, 0, &res);
     cr_assert(rc == EAI_SOCKTYPE || rc == EAI_SERVICE, "rc %d (%s)", rc, gai_strerror(rc));
@@ -123,10 +126,18 @@ Test(getaddrinfo, unknown_family_eai_family, .description = "GA-07", .timeout = 
     cr_assert_eq(rc, EAI_FAMILY, "rc %d (%s)", rc, gai_strerror(rc));
 }
 
+/* A flag bit no libc defines; Windows uses 0x40000000 (AI_RESOLUTION_HANDLE
+ * in ws2def.h), not 0x04000000. */
+#if defined(_WIN32)
+#define UNKNOWN_AI_FLAG 0x04000000
+#else
+#define UNKNOWN_AI_FLAG 0x40000000
+#endif
+
 Test(getaddrinfo, bad_flags_eai_badflags, .description = "GA-07", .timeout = 10)
 {
     struct addrinfo *res;
-    int rc = lookup("127.0.0.1", "7", AF_UNSPEC, 0, 0, 0x40000000, &res);
+    int rc = lookup("127.0.0.1", "7", AF_UNSPEC, 0, 0, UNKNOWN_AI_FLAG, &res);
     cr_assert_eq(rc, EAI_BADFLAGS, "unknown flag: rc %d (%s)", rc, gai_strerror(rc));
     /* POSIX: AI_CANONNAME without a node name is EAI_BADFLAGS. */
     rc = lookup(NULL, "7", AF_UNSPEC, 0, 0, AI_CANONNAME, &res);
@@ -140,7 +151,22 @@ Test(getaddrinfo, echo_service_gives_port_7_for_tcp_and_udp, .description = "GA-
     if (!se)
         cr_skip_test("needs an \"echo\" entry in /etc/services (package netbase)");
     struct addrinfo *res;
-    int rc = lookup("127.0.0.1", "echo", AF_INET, 0, 0, 0, &res);
+    int rc;
+#if defined(_WIN32)
+    /* Windows documents only that socket type 0 "will accept any socket
+     * type" and no filled-in protocol (addrinfo structure), not one result
+     * per type as glibc gives: each type is asked for. */
+    static const int types[] = {SOCK_STREAM, SOCK_DGRAM};
+    for (int i = 0; i < 2; i++) {
+        rc = lookup("127.0.0.1", "echo", AF_INET, types[i], 0, 0, &res);
+        cr_assert_eq(rc, 0, "rc %d (%s)", rc, gai_strerror(rc));
+        expect_all(res, AF_INET, "127.0.0.1", 7);
+        cr_assert_eq(res->ai_socktype, types[i]);
+        freeaddrinfo(res);
+    }
+    return;
+#endif
+    rc = lookup("127.0.0.1", "echo", AF_INET, 0, 0, 0, &res);
     cr_assert_eq(rc, 0, "rc %d (%s)", rc, gai_strerror(rc));
     expect_all(res, AF_INET, "127.0.0.1", 7);
     int stream = 0, dgram = 0;
@@ -185,7 +211,11 @@ Test(getaddrinfo, reports_eai_codes_and_eai_system_with_errno, .description = "G
     cr_assert_neq(rc, -1, "returned -1 like a system call");
     const char *msg = gai_strerror(rc);
     cr_assert(msg && *msg, "gai_strerror gave no text");
-
+#if defined(_WIN32)
+    /* Winsock has no EAI_SYSTEM (its EAI_* are WSA codes: getaddrinfo
+     * function, Return value) and no descriptor limit to fill. */
+    return;
+#else
     struct rlimit old;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
     int top = api_max_open_fd();
@@ -207,4 +237,5 @@ Test(getaddrinfo, reports_eai_codes_and_eai_system_with_errno, .description = "G
         freeaddrinfo(res);
     cr_assert_eq(rc, EAI_SYSTEM, "rc %d (%s)", rc, gai_strerror(rc));
     cr_assert_eq(err, EMFILE, "errno %d (%s)", err, strerror(err));
+#endif
 }
