@@ -46,6 +46,31 @@ int sc_wait(sc_sock_t s, int events, int64_t deadline)
     }
 }
 
+/* With a deadline, no call may block past it, and the socket may be a
+ * blocking one: each call is made non-blocking where the platform has a
+ * per-call flag (MSG_DONTWAIT), and waits for readiness first where it
+ * has not (Winsock). Without a deadline, calls block as the socket does. */
+#if defined(MSG_DONTWAIT)
+#define NOWAIT MSG_DONTWAIT
+#else
+#define NOWAIT 0
+#endif
+
+/* The flags for a call bounded by deadline; 0 or a negative error (the
+ * deadline passed while waiting) when the call must not be made. */
+static int bounded(sc_sock_t s, int events, int64_t deadline, int *flags)
+{
+    *flags = 0;
+    if (deadline < 0)
+        return 0;
+    if (NOWAIT) {
+        *flags = NOWAIT;
+        return 0;
+    }
+    int w = sc_wait(s, events, deadline);
+    return w > 0 ? 0 : w;
+}
+
 /* One step of a transfer loop: decides what to do after a call returned
  * rc. Returns 1 to go on, or the final value (0 or a negative error). */
 static int after(sc_sock_t s, ptrdiff_t rc, int events, int64_t deadline)
@@ -69,8 +94,11 @@ static int transfer(sc_sock_t s, char *p, size_t len, int64_t deadline, size_t *
     size_t off = 0;
     int rc = 0;
     while (off < len) {
-        ptrdiff_t n = sending ? SC__CALL(sys, send, s, p + off, len - off, 0)
-                              : SC__CALL(sys, recv, s, p + off, len - off, 0);
+        int fl;
+        if ((rc = bounded(s, sending ? SC_EV_OUT : SC_EV_IN, deadline, &fl)) < 0)
+            break;
+        ptrdiff_t n = sending ? SC__CALL(sys, send, s, p + off, len - off, fl)
+                              : SC__CALL(sys, recv, s, p + off, len - off, fl);
         if (n == 0 && !sending) {
             rc = SC_EEOF;
             break;
@@ -105,10 +133,13 @@ ptrdiff_t sc_recv_some(sc_sock_t s, void *buf, size_t cap, int64_t deadline)
 {
     const sc_sys_t *sys = sc_sys_current();
     for (;;) {
-        ptrdiff_t n = SC__CALL(sys, recv, s, buf, cap, 0);
+        int fl, rc = bounded(s, SC_EV_IN, deadline, &fl);
+        if (rc < 0)
+            return rc;
+        ptrdiff_t n = SC__CALL(sys, recv, s, buf, cap, fl);
         if (n >= 0)
             return n;
-        int rc = after(s, n, SC_EV_IN, deadline);
+        rc = after(s, n, SC_EV_IN, deadline);
         if (rc != 1)
             return rc;
     }
@@ -120,10 +151,13 @@ int sc_udp_send(sc_sock_t s, const void *buf, size_t len, const sc_addr_t *to, i
     const struct sockaddr *sa = to ? (const struct sockaddr *)&to->ss : NULL;
     sc_socklen_t salen = to ? to->len : 0;
     for (;;) {
-        ptrdiff_t n = SC__CALL(sys, sendto, s, buf, len, 0, sa, salen);
+        int fl, rc = bounded(s, SC_EV_OUT, deadline, &fl);
+        if (rc < 0)
+            return rc;
+        ptrdiff_t n = SC__CALL(sys, sendto, s, buf, len, fl, sa, salen);
         if (n >= 0)
             return (size_t)n == len ? 0 : -EMSGSIZE;
-        int rc = after(s, n, SC_EV_OUT, deadline);
+        rc = after(s, n, SC_EV_OUT, deadline);
         if (rc != 1)
             return rc;
     }
@@ -141,7 +175,10 @@ ptrdiff_t sc_udp_recv(sc_sock_t s, void *buf, size_t cap, sc_addr_t *from, size_
     struct sockaddr_storage ss;
     for (;;) {
         sc_socklen_t sl = sizeof(ss);
-        ptrdiff_t n = SC__CALL(sys, recvfrom, s, buf, cap, TRUNC_FLAG, (struct sockaddr *)&ss, &sl);
+        int fl, rc = bounded(s, SC_EV_IN, deadline, &fl);
+        if (rc < 0)
+            return rc;
+        ptrdiff_t n = SC__CALL(sys, recvfrom, s, buf, cap, TRUNC_FLAG | fl, (struct sockaddr *)&ss, &sl);
         if (n >= 0 || n == -EMSGSIZE) { /* Winsock reports a cut datagram as WSAEMSGSIZE. */
             if (from) {
                 memset(from, 0, sizeof(*from));
@@ -152,7 +189,7 @@ ptrdiff_t sc_udp_recv(sc_sock_t s, void *buf, size_t cap, sc_addr_t *from, size_
                 *full = n >= 0 ? (size_t)n : cap;
             return n >= 0 && (size_t)n <= cap ? n : SC_ETRUNCATED;
         }
-        int rc = after(s, n, SC_EV_IN, deadline);
+        rc = after(s, n, SC_EV_IN, deadline);
         if (rc != 1)
             return rc;
     }

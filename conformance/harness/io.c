@@ -346,3 +346,25 @@ Test(sys, install_returns_previous_and_null_restores_platform)
     cr_assert_eq(sc_sys_install(NULL), &f.sys);
     cr_assert_eq(sc_sys_current(), sc_sys_platform());
 }
+
+/* A deadline bounds the loops on blocking sockets too: no call may sit in
+ * the kernel past it (a lost byte or a missing FIN must not hang). */
+Test(io, deadline_bounds_blocking_sockets, .timeout = 10)
+{
+    int sv[2];
+    char in[8];
+    size_t done = 9;
+    stream_pair(sv, 0);
+    int64_t t0 = sc_now_ms();
+    cr_assert_eq(sc_recv_exact(sv[0], in, sizeof(in), sc_deadline(100), &done), -ETIMEDOUT);
+    cr_assert_eq(done, 0);
+    cr_assert_eq(sc_recv_some(sv[0], in, sizeof(in), sc_deadline(100)), -ETIMEDOUT);
+    static char big[8 << 20];
+    cr_assert_eq(sc_send_all(sv[0], big, sizeof(big), sc_deadline(100), &done), -ETIMEDOUT);
+    cr_assert_lt(done, sizeof(big));
+    sc_addr_t a, b;
+    int sb, sa = udp_pair(AF_INET, &a, &b, &sb);
+    (void)sa;
+    cr_assert_eq(sc_udp_recv(sb, in, sizeof(in), NULL, NULL, sc_deadline(100)), -ETIMEDOUT);
+    cr_assert_lt(sc_now_ms() - t0, 5000);
+}
