@@ -6,6 +6,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,59 @@ static sc_server_t *start_default(enum backend be)
     return start(be, &o);
 }
 
+/* The test's own calls survive what a legal stack may do (the selftest's
+ * adversarial shims): EINTR before a blocking call, and stream transfers
+ * of any length down to one byte. */
+#define EINTR_BUDGET 100 /* EINTRs a call may see in a row */
+
+/* connect(2) that survives EINTR. POSIX: an interrupted connect goes on
+ * asynchronously, so a second call says EALREADY (still going), EISCONN
+ * (done) or the connection's own error; after EALREADY the outcome is
+ * SO_ERROR once the socket is writable. Returns 0, or -1 with errno. */
+static int connect_retry(int fd, const sc_addr_t *a)
+{
+    int rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+    for (int i = 0; rc < 0 && errno == EINTR && i < EINTR_BUDGET; i++)
+        rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+    if (rc < 0 && errno == EISCONN)
+        return 0;
+    if (rc < 0 && (errno == EALREADY || errno == EINPROGRESS)) {
+        int ev = sc_wait(fd, SC_EV_OUT, sc_deadline(SCT_TIMEOUT_MS));
+        if (ev < 0) {
+            errno = -ev;
+            return -1;
+        }
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            return -1;
+        if (err != 0) {
+            errno = err;
+            return -1;
+        }
+        return 0;
+    }
+    return rc;
+}
+
+/* recv(2) restarted on EINTR: one call's worth of data (or 0 at EOF). */
+static ssize_t recv_retry(int fd, void *buf, size_t len, int flags)
+{
+    ssize_t n = recv(fd, buf, len, flags);
+    for (int i = 0; n < 0 && errno == EINTR && i < EINTR_BUDGET; i++)
+        n = recv(fd, buf, len, flags);
+    return n;
+}
+
+/* Sends all len bytes (whatever each call moves) before the deadline. */
+static void send_whole(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+    int rc = sc_send_all(fd, buf, len, sc_deadline(SCT_TIMEOUT_MS), &done);
+    cr_assert_eq(rc, 0, "send: %s after %zu of %zu bytes", sc_strerror(rc), done, len);
+    cr_assert_eq(done, len);
+}
+
 /* A client connected to the server's TCP port (the connect completes in
  * the kernel's backlog; the server accepts on its next step). */
 static int client(sc_server_t *srv, int family)
@@ -67,7 +121,7 @@ static int client(sc_server_t *srv, int family)
     sc_addr_t a = sct_loopback(family, sc_server_port(srv, SOCK_STREAM, family));
     int s = socket(family, SOCK_STREAM, 0);
     cr_assert_geq(s, 0);
-    cr_assert_eq(connect(s, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    cr_assert_eq(connect_retry(s, &a), 0, "connect: %s", strerror(errno));
     return s;
 }
 
@@ -101,7 +155,7 @@ static void echo_once(sc_server_t *srv, int fd, const char *msg)
 {
     size_t len = strlen(msg), got = 0;
     char buf[256];
-    cr_assert_eq(send(fd, msg, len, 0), (ssize_t)len);
+    send_whole(fd, msg, len);
     while (got < len) {
         step_until_readable(srv, fd);
         ssize_t n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
@@ -178,11 +232,11 @@ Test(server, udp_echoes_and_drops_truncated_datagrams, .timeout = 20)
     sc_server_t *srv = start_default(EPOLL);
     sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_DGRAM, AF_INET));
     int u = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert_eq(connect(u, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(connect_retry(u, &a), 0);
     char buf[2000];
     cr_assert_eq(send(u, "ping", 4, 0), 4);
     step_until_readable(srv, u);
-    cr_assert_eq(recv(u, buf, sizeof(buf), 0), 4);
+    cr_assert_eq(recv_retry(u, buf, sizeof(buf), 0), 4);
     cr_assert_arr_eq(buf, "ping", 4);
     sc_server_destroy(srv);
 
@@ -198,7 +252,7 @@ Test(server, udp_echoes_and_drops_truncated_datagrams, .timeout = 20)
     char err[256] = "";
     cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), 0, "%s", err);
     a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_DGRAM, AF_INET));
-    cr_assert_eq(connect(u, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(connect_retry(u, &a), 0);
     memset(buf, 'x', 1000);
     cr_assert_eq(send(u, buf, 1000, 0), 1000);
     sc_server_stats_t st;
@@ -228,7 +282,7 @@ Test(server, max_conns_closes_the_extra_client, .timeout = 20)
     /* The third is accepted and closed at once: it reads EOF. */
     step_until_readable(srv, c);
     char buf[8];
-    cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0);
+    cr_assert_eq(recv_retry(c, buf, sizeof(buf), 0), 0);
     sc_server_stats_t st;
     sc_server_stats(srv, &st);
     cr_assert_eq(st.refused_max_conns, 1);
@@ -253,7 +307,7 @@ Test(server, idle_timeout_closes_silent_clients_only, .timeout = 20)
     int64_t t0 = sc_now_ms();
     step_until_readable(srv, idle);
     char buf[8];
-    cr_assert_eq(recv(idle, buf, sizeof(buf), 0), 0, "the idle client reads EOF");
+    cr_assert_eq(recv_retry(idle, buf, sizeof(buf), 0), 0, "the idle client reads EOF");
     int64_t waited = sc_now_ms() - t0;
     cr_assert_geq(waited, 100, "closed after %lld ms, before its timeout", (long long)waited);
     sc_server_stats_t st;
@@ -291,7 +345,7 @@ Test(server, half_close_echoes_the_rest_then_eof, .timeout = 20)
     cr_assert_arr_eq(in, out, sizeof(out));
     step_until_readable(srv, fd);
     char b;
-    cr_assert_eq(recv(fd, &b, 1, 0), 0, "EOF after the echo");
+    cr_assert_eq(recv_retry(fd, &b, 1, 0), 0, "EOF after the echo");
     step_until_conns(srv, 0);
     sc_server_destroy(srv);
 }
@@ -309,7 +363,7 @@ Test(server, backpressure_bounds_memory_for_a_client_that_does_not_read, .timeou
     int small = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(connect_retry(fd, &a), 0, "connect: %s", strerror(errno));
     fcntl(fd, F_SETFL, O_NONBLOCK);
     static unsigned char out[32 << 20];
     for (size_t i = 0; i < sizeof(out); i++)
@@ -354,7 +408,7 @@ Test(server, drain_echoes_what_was_received_then_stops, .timeout = 20)
     sc_server_t *srv = start_default(EPOLL);
     int fd = client(srv, AF_INET);
     step_until_conns(srv, 1);
-    cr_assert_eq(send(fd, "last words", 10, 0), 10);
+    send_whole(fd, "last words", 10);
     sc_server_stats_t st;
     for (int i = 0; i < STEP_BUDGET; i++) {
         sc_server_stats(srv, &st);
@@ -378,11 +432,11 @@ Test(server, drain_echoes_what_was_received_then_stops, .timeout = 20)
     /* No new clients during the drain. */
     sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_STREAM, AF_INET));
     int late = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(late, (struct sockaddr *)&a.ss, a.len), -1);
+    cr_assert_eq(connect_retry(late, &a), -1);
     cr_assert_eq(errno, ECONNREFUSED);
     /* The client sees our FIN; when it closes, the server stops. */
     step_until_readable(srv, fd);
-    cr_assert_eq(recv(fd, buf, sizeof(buf), 0), 0);
+    cr_assert_eq(recv_retry(fd, buf, sizeof(buf), 0), 0);
     close(fd);
     for (int i = 0; i < STEP_BUDGET && rc > 0; i++)
         rc = sc_server_step(srv, 5);
@@ -414,13 +468,13 @@ Test(server, stop_now_from_another_thread_ends_run, .timeout = 20)
     sc_server_t *srv = sct_server_start(NULL);
     sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    cr_assert_eq(connect_retry(fd, &a), 0, "connect: %s", strerror(errno));
     sc_server_stop(srv, SC_STOP_NOW);
     cr_assert_eq(sc_server_join(srv), 0);
     char b;
     struct pollfd p = {.fd = fd, .events = POLLIN};
     cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1);
-    cr_assert_leq(recv(fd, &b, 1, 0), 0, "the connection was closed");
+    cr_assert_leq(recv_retry(fd, &b, 1, 0), 0, "the connection was closed");
     cr_assert_eq(sc_server_join(srv), -EINVAL, "no thread left to join");
     sc_server_destroy(srv);
 }
@@ -571,7 +625,7 @@ Test(server, v6_and_dual_stack_listeners, .timeout = 20)
      * as ::ffff:127.0.0.1 (ipv6(7)). */
     sc_addr_t a = sct_loopback(AF_INET, sc_server_port(srv, SOCK_STREAM, AF_INET6));
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a.ss, a.len), 0, "connect: %s", strerror(errno));
+    cr_assert_eq(connect_retry(fd, &a), 0, "connect: %s", strerror(errno));
     echo_once(srv, fd, "mapped");
     cr_assert_eq(sc_server_port(srv, SOCK_DGRAM, AF_UNSPEC), 0, "--tcp only: no UDP listener");
     sc_server_destroy(srv);
