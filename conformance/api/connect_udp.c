@@ -10,11 +10,13 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#if !defined(_WIN32)
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
-#include <netinet/in.h>
 #include <netinet/ip_icmp.h>
-#include <poll.h>
+#endif
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -107,6 +109,10 @@ ParameterizedTestParameters(connect_udp, datagrams_queued_before_connect_still_d
 ParameterizedTest(struct queued_case *c, connect_udp, datagrams_queued_before_connect_still_delivered,
                   .description = "CU-02", .timeout = 10)
 {
+#if defined(_WIN32)
+    if (!c->from_peer)
+        cr_skip_test("Windows documents the filter for datagrams received after connect only (connect function)");
+#endif
     sc_addr_t pa, oa, sa;
     int peer = sct_bound(c->family, SOCK_DGRAM, &pa);
     int other = sct_bound(c->family, SOCK_DGRAM, &oa);
@@ -150,12 +156,22 @@ ParameterizedTest(int *family, connect_udp, connect_again_changes_peer, .descrip
     close(p1);
 }
 
+/* Linux dissolves the association with AF_UNSPEC; Winsock with an
+ * all-zero address: "If the address member of the structure specified by
+ * the name parameter is filled with zeros, the socket will be
+ * disconnected" (connect function, Remarks). */
 static int disconnect(int s)
 {
     struct sockaddr_storage un;
     memset(&un, 0, sizeof(un));
+#if defined(_WIN32)
+    sc_addr_t own = api_name_of(s);
+    un.ss_family = own.ss.ss_family;
+    return connect(s, (struct sockaddr *)&un, own.len);
+#else
     un.ss_family = AF_UNSPEC;
     return connect(s, (struct sockaddr *)&un, sizeof(un));
+#endif
 }
 
 enum { BOUND_BY_NUMBER, BOUND_PORT_0, NOT_BOUND };
@@ -197,6 +213,9 @@ ParameterizedTest(struct unspec_case *c, connect_udp, unspec_dissolves_associati
     cr_assert_eq(api_connect_addr(s, &pa), 0, "connect: %s", strerror(errno));
     cr_assert_eq(disconnect(s), 0, "connect(AF_UNSPEC): %s", strerror(errno));
     expect_enotconn(s);
+#if !defined(_WIN32)
+    /* What stays of the local name is Linux's rule; Windows documents
+     * none. */
     sc_addr_t after = api_name_of(s);
     sc_addr_t want;
     if (c->bound == BOUND_BY_NUMBER) {
@@ -210,6 +229,7 @@ ParameterizedTest(struct unspec_case *c, connect_udp, unspec_dissolves_associati
     }
     cr_assert(api_same_name(&after, &want), "bound %d: unexpected name after disconnect (port %u)", c->bound,
               api_port_of(&after));
+#endif
     if (c->bound == BOUND_BY_NUMBER) {
         /* Unconnected again: any sender reaches it. */
         int other = api_socket(c->family, SOCK_DGRAM);
@@ -235,6 +255,12 @@ ParameterizedTestParameters(connect_udp, connect_to_port_0_succeeds_without_peer
 ParameterizedTest(struct zero_case *c, connect_udp, connect_to_port_0_succeeds_without_peer,
                   .description = "CU-05", .timeout = 10)
 {
+#if defined(_WIN32)
+    /* An all-zero address disconnects (connect function, Remarks): the
+     * any case holds; loopback with port 0 is documented nowhere. */
+    if (!c->any)
+        cr_skip_test("Windows documents no result for a UDP connect to port 0 of a real address");
+#endif
     int s = api_socket(c->family, SOCK_DGRAM);
     sc_addr_t a = sct_loopback(c->family, 0);
     if (c->any) {
@@ -301,11 +327,48 @@ ParameterizedTestParameters(connect_udp, port_unreachable_sets_so_error_once)
     return cr_make_param_array(int, api_families, 2);
 }
 
+#if defined(_WIN32)
+/* Winsock reports the ICMP port unreachable of a datagram as WSAECONNRESET
+ * on the socket's next call: "For a UDP datagram socket, this error
+ * indicates a previous send operation resulted in an ICMP Port
+ * Unreachable message" (recv function; send function alike). Windows does
+ * not say when the socket polls ready for it, so the non-blocking call is
+ * repeated (every 10 ms, within the deadline) until it reports something
+ * else than EAGAIN; a send that succeeds sends another probe. */
+static void icmp_is_econnreset(int family, int by_send)
+{
+    sc_addr_t dead = closed_udp_port(family);
+    int s = api_socket(family, SOCK_DGRAM);
+    cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
+    api_set_nonblock(s, 1);
+    cr_assert_eq(send(s, "x", 1, 0), 1, "first send: %s", strerror(errno));
+    char b;
+    int rc;
+    double end = api_now_ms() + SCT_TIMEOUT_MS;
+    for (;;) {
+        errno = 0;
+        rc = by_send ? (int)send(s, "x", 1, 0) : (int)recv(s, &b, 1, 0);
+        int again = by_send ? rc == 1 : rc < 0 && errno == EAGAIN;
+        if (!again || api_now_ms() >= end)
+            break;
+        poll(NULL, 0, 10);
+    }
+    api_assert_fails(rc, ECONNRESET, by_send ? "send after the ICMP error" : "recv after the ICMP error");
+    if (!by_send)
+        api_assert_eagain(recv(s, &b, 1, 0), "recv after the error was reported: once");
+    close(s);
+}
+#endif
+
 /* man udp(7) ECONNREFUSED: the ICMP error is reported to a connected
  * socket, once. */
 ParameterizedTest(int *family, connect_udp, port_unreachable_sets_so_error_once, .description = "CU-07",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    icmp_is_econnreset(*family, 0);
+    return;
+#endif
     sc_addr_t dead = closed_udp_port(*family);
     int s = api_socket(*family, SOCK_DGRAM);
     cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
@@ -326,6 +389,10 @@ ParameterizedTestParameters(connect_udp, port_unreachable_fails_next_send_once)
 ParameterizedTest(int *family, connect_udp, port_unreachable_fails_next_send_once, .description = "CU-07",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    icmp_is_econnreset(*family, 1);
+    return;
+#endif
     sc_addr_t dead = closed_udp_port(*family);
     int s = api_socket(*family, SOCK_DGRAM);
     cr_assert_eq(api_connect_addr(s, &dead), 0, "connect: %s", strerror(errno));
@@ -349,6 +416,10 @@ ParameterizedTestParameters(connect_udp, recverr_queues_icmp_error_with_payload)
 ParameterizedTest(int *family, connect_udp, recverr_queues_icmp_error_with_payload, .description = "CU-08",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)family;
+    cr_skip_test("IP_RECVERR and MSG_ERRQUEUE are Linux's");
+#else
     sc_addr_t dead = closed_udp_port(*family);
     int s = api_socket(*family, SOCK_DGRAM);
     int level = *family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
@@ -398,6 +469,7 @@ ParameterizedTest(int *family, connect_udp, recverr_queues_icmp_error_with_paylo
     }
     cr_assert_eq(api_so_error(s), 0, "SO_ERROR not cleared by MSG_ERRQUEUE");
     close(s);
+#endif
 }
 
 /* glibc's getaddrinfo relies on this to probe IPv4 routes with an IPv6
@@ -409,6 +481,17 @@ Test(connect_udp, inet6_socket_accepts_sockaddr_in, .description = "CU-09", .tim
     int peer = sct_bound(AF_INET, SOCK_DGRAM, &pa);
     int s = api_socket(AF_INET6, SOCK_DGRAM);
     cr_assert_eq(pa.len, sizeof(struct sockaddr_in));
+#if defined(_WIN32)
+    /* Winsock: "Addresses in the specified family cannot be used with this
+     * socket", WSAEAFNOSUPPORT, or namelen too small for the socket's
+     * family, WSAEFAULT (connect function, Return value). */
+    errno = 0;
+    cr_assert_eq(api_connect_addr(s, &pa), -1, "connect with a sockaddr_in succeeded");
+    cr_assert(errno == EAFNOSUPPORT || errno == EFAULT, "errno %d (%s)", errno, strerror(errno));
+    close(s);
+    close(peer);
+    return;
+#endif
     cr_assert_eq(api_connect_addr(s, &pa), 0, "connect with a sockaddr_in: %s", strerror(errno));
     sc_addr_t n = api_name_of(s);
     cr_assert_eq(n.ss.ss_family, AF_INET6);
