@@ -31,10 +31,86 @@ static int clamp_len(size_t len)
     return len > INT_MAX ? INT_MAX : (int)len;
 }
 
+/* The sockets the seam made non-blocking. Winsock cannot read a socket's
+ * mode back (ioctlsocket FIONBIO only sets it), and a MSG_DONTWAIT call
+ * must put the socket back as it was; a socket not listed is blocking, as
+ * Winsock creates it. A mode set outside the seam is not seen, unless the
+ * setter notes it (sc__win_nb_note: the suites' win32 shim does). */
+void sc__win_nb_note(SOCKET s, int on);
+int sc__win_nb_is(SOCKET s);
+#define NB_MAX 4096
+static SOCKET nb_socks[NB_MAX];
+static int nb_count;
+static SRWLOCK nb_lock = SRWLOCK_INIT;
+
+static int nb_find(SOCKET s)
+{
+    for (int i = 0; i < nb_count; i++)
+        if (nb_socks[i] == s)
+            return i;
+    return -1;
+}
+
+void sc__win_nb_note(SOCKET s, int on)
+{
+    AcquireSRWLockExclusive(&nb_lock);
+    int i = nb_find(s);
+    if (on && i < 0 && nb_count < NB_MAX)
+        nb_socks[nb_count++] = s;
+    else if (!on && i >= 0)
+        nb_socks[i] = nb_socks[--nb_count];
+    ReleaseSRWLockExclusive(&nb_lock);
+}
+
+int sc__win_nb_is(SOCKET s)
+{
+    AcquireSRWLockShared(&nb_lock);
+    int on = nb_find(s) >= 0;
+    ReleaseSRWLockShared(&nb_lock);
+    return on;
+}
+
 static int set_nonblock(SOCKET s, int on)
 {
     u_long arg = on ? 1 : 0;
-    return ioctlsocket(s, (long)FIONBIO, &arg) == SOCKET_ERROR ? fail() : 0;
+    if (ioctlsocket(s, (long)FIONBIO, &arg) == SOCKET_ERROR)
+        return fail();
+    sc__win_nb_note(s, on);
+    return 0;
+}
+
+/* MSG_DONTWAIT, which Winsock does not have: the library's Windows build
+ * defines it outside Winsock's MSG_* bits (CMakeLists.txt), and the call
+ * is made with the socket non-blocking, which goes back to blocking
+ * afterwards unless the seam made it non-blocking. Returns 1 when the mode
+ * must be restored, 0 when not, or a negative error. */
+#if defined(MSG_DONTWAIT)
+#define DONTWAIT_FLAG MSG_DONTWAIT
+#else
+#define DONTWAIT_FLAG 0
+#endif
+
+static int dontwait_begin(SOCKET s, int *flags)
+{
+    if (!DONTWAIT_FLAG || !(*flags & DONTWAIT_FLAG))
+        return 0;
+    *flags &= ~DONTWAIT_FLAG;
+    if (sc__win_nb_is(s))
+        return 0;
+    u_long on = 1;
+    return ioctlsocket(s, (long)FIONBIO, &on) == SOCKET_ERROR ? fail() : 1;
+}
+
+/* Ends a call begun with dontwait_begin; r is the call's result, whose
+ * error is taken before the mode is restored. */
+static ptrdiff_t dontwait_end(SOCKET s, int restore, int r)
+{
+    int err = r == SOCKET_ERROR ? fail() : 0;
+    if (restore == 1) {
+        u_long off = 0;
+        ioctlsocket(s, (long)FIONBIO, &off);
+    }
+    return r == SOCKET_ERROR ? err : r;
 }
 
 /* SC_CLOEXEC: the handle is not inherited by child processes, which is
@@ -231,20 +307,29 @@ static int w_connect(void *ctx, sc_sock_t s, const struct sockaddr *sa, sc_sockl
 static ptrdiff_t w_send(void *ctx, sc_sock_t s, const void *buf, size_t len, int flags)
 {
     (void)ctx;
-    RET(send((SOCKET)s, buf, clamp_len(len), flags));
+    int restore = dontwait_begin((SOCKET)s, &flags);
+    if (restore < 0)
+        return restore;
+    return dontwait_end((SOCKET)s, restore, send((SOCKET)s, buf, clamp_len(len), flags));
 }
 
 static ptrdiff_t w_recv(void *ctx, sc_sock_t s, void *buf, size_t len, int flags)
 {
     (void)ctx;
-    RET(recv((SOCKET)s, buf, clamp_len(len), flags));
+    int restore = dontwait_begin((SOCKET)s, &flags);
+    if (restore < 0)
+        return restore;
+    return dontwait_end((SOCKET)s, restore, recv((SOCKET)s, buf, clamp_len(len), flags));
 }
 
 static ptrdiff_t w_sendto(void *ctx, sc_sock_t s, const void *buf, size_t len, int flags, const struct sockaddr *sa,
                           sc_socklen_t salen)
 {
     (void)ctx;
-    RET(sendto((SOCKET)s, buf, clamp_len(len), flags, sa, salen));
+    int restore = dontwait_begin((SOCKET)s, &flags);
+    if (restore < 0)
+        return restore;
+    return dontwait_end((SOCKET)s, restore, sendto((SOCKET)s, buf, clamp_len(len), flags, sa, salen));
 }
 
 /* A datagram longer than the buffer fails with WSAEMSGSIZE after filling
@@ -254,7 +339,10 @@ static ptrdiff_t w_recvfrom(void *ctx, sc_sock_t s, void *buf, size_t len, int f
                             sc_socklen_t *salen)
 {
     (void)ctx;
-    RET(recvfrom((SOCKET)s, buf, clamp_len(len), flags, sa, salen));
+    int restore = dontwait_begin((SOCKET)s, &flags);
+    if (restore < 0)
+        return restore;
+    return dontwait_end((SOCKET)s, restore, recvfrom((SOCKET)s, buf, clamp_len(len), flags, sa, salen));
 }
 
 static int w_shutdown(void *ctx, sc_sock_t s, int how)
@@ -267,7 +355,10 @@ static int w_shutdown(void *ctx, sc_sock_t s, int how)
 static int w_close(void *ctx, sc_sock_t s)
 {
     (void)ctx;
-    RET(closesocket((SOCKET)s));
+    if (closesocket((SOCKET)s) == SOCKET_ERROR)
+        return fail();
+    sc__win_nb_note((SOCKET)s, 0);
+    return 0;
 }
 
 /* The seam's poll speaks SC_EV_* (the poll(2) bits); WSAPoll has its own
