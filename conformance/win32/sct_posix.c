@@ -69,41 +69,14 @@ static int fail_with(int wsa)
     return -1;
 }
 
-/* The sockets this file made non-blocking (SOCK_NONBLOCK, F_SETFL, FIONBIO,
- * accept on a non-blocking listener). Winsock cannot read the mode back,
- * and MSG_DONTWAIT must know what to restore; a socket not listed is
- * blocking, as Winsock makes it. Tests open few sockets: a short list. */
-#define NB_MAX 4096
-static SOCKET nb_socks[NB_MAX];
-static int nb_count;
-static SRWLOCK nb_lock = SRWLOCK_INIT;
-
-static int nb_find(SOCKET s)
-{
-    for (int i = 0; i < nb_count; i++)
-        if (nb_socks[i] == s)
-            return i;
-    return -1;
-}
-
-static void nb_note(SOCKET s, int on)
-{
-    AcquireSRWLockExclusive(&nb_lock);
-    int i = nb_find(s);
-    if (on && i < 0 && nb_count < NB_MAX)
-        nb_socks[nb_count++] = s;
-    else if (!on && i >= 0)
-        nb_socks[i] = nb_socks[--nb_count];
-    ReleaseSRWLockExclusive(&nb_lock);
-}
-
-static int nb_is(SOCKET s)
-{
-    AcquireSRWLockShared(&nb_lock);
-    int on = nb_find(s) >= 0;
-    ReleaseSRWLockShared(&nb_lock);
-    return on;
-}
+/* The library's record of the sockets made non-blocking (harness/sys_win.c):
+ * Winsock cannot read the mode back, and MSG_DONTWAIT must know what to
+ * restore. This file notes every mode it sets there too, so that the
+ * library's own MSG_DONTWAIT calls restore it right. */
+void sc__win_nb_note(SOCKET s, int on);
+int sc__win_nb_is(SOCKET s);
+#define nb_note sc__win_nb_note
+#define nb_is sc__win_nb_is
 
 static int set_nonblock(SOCKET s, int on)
 {
