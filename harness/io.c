@@ -174,6 +174,9 @@ ptrdiff_t sc_udp_recv(sc_sock_t s, void *buf, size_t cap, sc_addr_t *from, size_
     const sc_sys_t *sys = sc_sys_current();
     struct sockaddr_storage ss;
     for (;;) {
+        /* A table may fail the call without filling the address: start
+         * from nothing, so that no stale bytes become a source. */
+        memset(&ss, 0, sizeof(ss));
         sc_socklen_t sl = sizeof(ss);
         int fl, rc = bounded(s, SC_EV_IN, deadline, &fl);
         if (rc < 0)
