@@ -10,15 +10,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#if !defined(_WIN32)
+#include <linux/capability.h>
+#include <netinet/ip.h>
 #include <sys/syscall.h>
+#endif
+
+/* Winsock's errors where Linux's differ (setsockopt function, getsockopt
+ * function: Return value): an optlen too small (0, negative) is WSAEFAULT,
+ * a level that is not valid WSAEINVAL, where Linux says EINVAL and
+ * ENOPROTOOPT/EOPNOTSUPP. */
+#if defined(_WIN32)
+#define SHORT_OPTLEN_ERROR EFAULT
+#else
+#define SHORT_OPTLEN_ERROR EINVAL
+#endif
 
 /* api_get_int that also checks the returned optlen. */
 static int get_int(int fd, int level, int name)
@@ -48,9 +60,9 @@ Test(sockopt, ebadf_and_enotsock_on_non_sockets, .description = "SO-01", .timeou
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
     cr_assert_eq(close(fd), 0);
-    api_assert_fails(set_rc(fd, SOL_SOCKET, SO_REUSEADDR, 1), EBADF, "setsockopt on a closed fd");
-    api_assert_fails(get_rc(fd, SOL_SOCKET, SO_TYPE), EBADF, "getsockopt on a closed fd");
-    int dn = open("/dev/null", O_RDONLY);
+    api_assert_fails(set_rc(fd, SOL_SOCKET, SO_REUSEADDR, 1), API_EBADF_SOCK, "setsockopt on a closed fd");
+    api_assert_fails(get_rc(fd, SOL_SOCKET, SO_TYPE), API_EBADF_SOCK, "getsockopt on a closed fd");
+    int dn = open(API_NULL_DEVICE, O_RDONLY);
     cr_assert_geq(dn, 0);
     api_assert_fails(set_rc(dn, SOL_SOCKET, SO_REUSEADDR, 1), ENOTSOCK, "setsockopt on /dev/null");
     api_assert_fails(get_rc(dn, SOL_SOCKET, SO_TYPE), ENOTSOCK, "getsockopt on /dev/null");
@@ -82,9 +94,9 @@ ParameterizedTest(int *fam, sockopt, einval_for_zero_optlen, .description = "SO-
     int fd = api_socket(*fam, SOCK_STREAM);
     int one = 1;
     errno = 0;
-    api_assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 0), EINVAL, "SO_REUSEADDR optlen 0");
+    api_assert_fails(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 0), SHORT_OPTLEN_ERROR, "SO_REUSEADDR optlen 0");
     errno = 0;
-    api_assert_fails(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, 0), EINVAL, "TCP_NODELAY optlen 0");
+    api_assert_fails(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, 0), SHORT_OPTLEN_ERROR, "TCP_NODELAY optlen 0");
     /* Nothing was changed. */
     cr_assert_eq(get_int(fd, SOL_SOCKET, SO_REUSEADDR), 0);
     cr_assert_eq(get_int(fd, IPPROTO_TCP, TCP_NODELAY), 0);
@@ -102,7 +114,7 @@ ParameterizedTest(struct api_fam_mode *p, sockopt, bad_optlen_pointer_or_value, 
     int v;
     socklen_t len = (socklen_t)-1;
     errno = 0;
-    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len), EINVAL, "*optlen -1");
+    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len), SHORT_OPTLEN_ERROR, "*optlen -1");
     errno = 0;
     api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, NULL), EFAULT, "optlen NULL");
     close(fd);
@@ -119,8 +131,14 @@ ParameterizedTestParameters(sockopt, unknown_level_on_tcp)
 ParameterizedTest(int *fam, sockopt, unknown_level_on_tcp, .description = "SO-05", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_STREAM);
+#if defined(_WIN32)
+    /* Winsock: "The level parameter is not valid", WSAEINVAL. */
+    api_assert_fails(set_rc(fd, 500, 1, 1), EINVAL, "setsockopt level 500");
+    api_assert_fails(get_rc(fd, 500, 1), EINVAL, "getsockopt level 500");
+#else
     api_assert_fails(set_rc(fd, 500, 1, 1), ENOPROTOOPT, "setsockopt level 500");
     api_assert_fails(get_rc(fd, 500, 1), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT, "getsockopt level 500");
+#endif
     close(fd);
 }
 
@@ -133,9 +151,21 @@ ParameterizedTestParameters(sockopt, wrong_protocol_level_on_tcp)
 ParameterizedTest(int *fam, sockopt, wrong_protocol_level_on_tcp, .description = "SO-06", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_STREAM);
+#if defined(_WIN32)
+    /* Winsock lists both "The level parameter is not valid" (WSAEINVAL)
+     * and "The option is unknown or unsupported for the specified
+     * provider or socket" (WSAENOPROTOOPT) for this. */
+    int rc = set_rc(fd, IPPROTO_UDP, SO_OOBINLINE, 1);
+    cr_assert(rc == -1 && (errno == EINVAL || errno == ENOPROTOOPT), "setsockopt: %d, errno %d (%s)", rc, errno,
+              strerror(errno));
+    rc = get_rc(fd, IPPROTO_UDP, SO_OOBINLINE);
+    cr_assert(rc == -1 && (errno == EINVAL || errno == ENOPROTOOPT), "getsockopt: %d, errno %d (%s)", rc, errno,
+              strerror(errno));
+#else
     api_assert_fails(set_rc(fd, IPPROTO_UDP, SO_OOBINLINE, 1), ENOPROTOOPT, "setsockopt");
     api_assert_fails(get_rc(fd, IPPROTO_UDP, SO_OOBINLINE), *fam == AF_INET ? EOPNOTSUPP : ENOPROTOOPT,
                      "getsockopt");
+#endif
     close(fd);
 }
 
@@ -165,10 +195,19 @@ ParameterizedTestParameters(sockopt, ipv6_level_on_ipv4_socket)
 ParameterizedTest(int *type, sockopt, ipv6_level_on_ipv4_socket, .description = "SO-08", .timeout = 10)
 {
     int fd = api_socket(AF_INET, *type);
+#if defined(_WIN32)
+    /* No IPV6_RECVERR on Windows; IPV6_V6ONLY on an IPv4 socket is the
+     * wrong level (WSAEINVAL) or an option the socket does not support
+     * (WSAENOPROTOOPT). */
+    int rc = set_rc(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    cr_assert(rc == -1 && (errno == EINVAL || errno == ENOPROTOOPT), "set IPV6_V6ONLY: %d, errno %d (%s)", rc,
+              errno, strerror(errno));
+#else
     api_assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_RECVERR, 1), ENOPROTOOPT, "set IPV6_RECVERR");
     /* ENOTSUP and EOPNOTSUPP are the same value on Linux. */
     api_assert_fails(get_rc(fd, IPPROTO_IPV6, IPV6_RECVERR), ENOTSUP, "get IPV6_RECVERR");
     api_assert_fails(set_rc(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), ENOPROTOOPT, "set IPV6_V6ONLY");
+#endif
     close(fd);
 }
 
@@ -179,6 +218,16 @@ ParameterizedTestParameters(sockopt, short_optlen_truncates_silently)
 ParameterizedTest(int *fam, sockopt, short_optlen_truncates_silently, .description = "SO-09", .timeout = 10)
 {
     int fd = api_socket(*fam, SOCK_STREAM);
+#if defined(_WIN32)
+    /* Winsock does not truncate: "the optlen parameter is too small",
+     * WSAEFAULT (getsockopt function, Return value). */
+    unsigned char one_byte[sizeof(int)];
+    socklen_t one = 1;
+    errno = 0;
+    api_assert_fails(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, one_byte, &one), EFAULT, "getsockopt optlen 1");
+    close(fd);
+    return;
+#else
     int opts[] = {TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT};
     int vals[] = {0x1234, 0x0321, 0x42};
     for (int i = 0; i < 3; i++) {
@@ -196,6 +245,7 @@ ParameterizedTest(int *fam, sockopt, short_optlen_truncates_silently, .descripti
             cr_assert_eq(buf[k], 0xAA, "byte %zu written past optlen", k);
     }
     close(fd);
+#endif
 }
 
 ParameterizedTestParameters(sockopt, so_error_reported_once_after_refused_connect)
@@ -214,8 +264,8 @@ ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_refused_connec
     int fd = socket(*fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
     cr_assert_geq(fd, 0);
     int rc = connect(fd, (struct sockaddr *)&a.ss, a.len);
-    cr_assert(rc == 0 || errno == EINPROGRESS || errno == ECONNREFUSED, "connect: %s", strerror(errno));
-    if (rc == -1 && errno == EINPROGRESS) {
+    cr_assert(rc == 0 || errno == API_CONNECT_PENDING || errno == ECONNREFUSED, "connect: %s", strerror(errno));
+    if (rc == -1 && errno == API_CONNECT_PENDING) {
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1, "connect never completed");
         cr_assert_eq(get_int(fd, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
@@ -232,6 +282,10 @@ ParameterizedTestParameters(sockopt, so_error_reported_once_after_reset)
 ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_reset, .description = "SO-10",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)fam;
+    cr_skip_test("Windows documents no SO_ERROR for a reset connection (recv's WSAECONNRESET: close::rst_with_linger_zero)");
+#else
     int c, s;
     sct_tcp_pair(*fam, &c, &s);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -246,6 +300,7 @@ ParameterizedTest(int *fam, sockopt, so_error_reported_once_after_reset, .descri
     char b;
     cr_assert_eq(recv(c, &b, 1, 0), 0, "recv: %s", strerror(errno));
     close(c);
+#endif
 }
 
 ParameterizedTestParameters(sockopt, edom_for_timeout_usec_out_of_range)
@@ -255,6 +310,10 @@ ParameterizedTestParameters(sockopt, edom_for_timeout_usec_out_of_range)
 ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .description = "SO-11",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)fam;
+    cr_skip_test("SO_RCVTIMEO/SO_SNDTIMEO are a DWORD of milliseconds on Windows, not a struct timeval");
+#else
     int fd = api_socket(*fam, SOCK_STREAM);
     int names[] = {SO_RCVTIMEO, SO_SNDTIMEO};
     long usecs[] = {1000000, -1};
@@ -274,6 +333,7 @@ ParameterizedTest(int *fam, sockopt, edom_for_timeout_usec_out_of_range, .descri
         cr_assert(got.tv_sec == 3 && got.tv_usec == 0, "value changed by a refused set");
     }
     close(fd);
+#endif
 }
 
 ParameterizedTestParameters(sockopt, buffer_sizes_doubled_and_clamped)
@@ -286,6 +346,10 @@ ParameterizedTestParameters(sockopt, buffer_sizes_doubled_and_clamped)
 ParameterizedTest(struct api_fam_mode *p, sockopt, buffer_sizes_doubled_and_clamped, .description = "SO-12",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)p;
+    cr_skip_test("the doubled and clamped sizes are Linux's (socket(7))");
+#else
     int fd = api_socket(p->family, p->mode);
     int names[] = {SO_RCVBUF, SO_SNDBUF};
     const char *maxes[] = {"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"};
@@ -306,8 +370,10 @@ ParameterizedTest(struct api_fam_mode *p, sockopt, buffer_sizes_doubled_and_clam
         }
     }
     close(fd);
+#endif
 }
 
+#if !defined(_WIN32)
 /* Drops CAP_NET_ADMIN from this thread's effective set (raw capget and
  * capset: no libcap). Returns 0, or -1 when the kernel refuses. */
 static int drop_net_admin(void)
@@ -320,6 +386,7 @@ static int drop_net_admin(void)
     data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective &= ~CAP_TO_MASK(CAP_NET_ADMIN);
     return syscall(SYS_capset, &hdr, data) == 0 ? 0 : -1;
 }
+#endif
 
 ParameterizedTestParameters(sockopt, bufforce_eperm_without_net_admin)
 {
@@ -327,6 +394,10 @@ ParameterizedTestParameters(sockopt, bufforce_eperm_without_net_admin)
 }
 ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .description = "SO-12", .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)fam;
+    cr_skip_test("SO_RCVBUFFORCE and CAP_NET_ADMIN are Linux's");
+#else
     int fd = api_socket(*fam, SOCK_DGRAM);
     cr_assert_eq(drop_net_admin(), 0, "capset: %s", strerror(errno));
     int before = get_int(fd, SOL_SOCKET, SO_RCVBUF);
@@ -334,6 +405,7 @@ ParameterizedTest(int *fam, sockopt, bufforce_eperm_without_net_admin, .descript
     api_assert_fails(set_rc(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20), EPERM, "SO_SNDBUFFORCE");
     cr_assert_eq(get_int(fd, SOL_SOCKET, SO_RCVBUF), before, "the refused call changed SO_RCVBUF");
     close(fd);
+#endif
 }
 
 ParameterizedTestParameters(sockopt, bufforce_above_max_with_net_admin)
@@ -342,6 +414,10 @@ ParameterizedTestParameters(sockopt, bufforce_above_max_with_net_admin)
 }
 ParameterizedTest(int *fam, sockopt, bufforce_above_max_with_net_admin, .description = "SO-12", .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)fam;
+    cr_skip_test("SO_RCVBUFFORCE and CAP_NET_ADMIN are Linux's");
+#else
     int fd = api_socket(*fam, SOCK_DGRAM);
     long max = api_read_proc("/proc/sys/net/core/rmem_max", -1);
     if (max <= 0 || max >= INT_MAX / 8)
@@ -353,6 +429,7 @@ ParameterizedTest(int *fam, sockopt, bufforce_above_max_with_net_admin, .descrip
     }
     cr_assert_eq(get_int(fd, SOL_SOCKET, SO_RCVBUF), (int)(max * 4), "SO_RCVBUFFORCE did not pass rmem_max");
     close(fd);
+#endif
 }
 
 struct bool_opt {
@@ -381,9 +458,12 @@ ParameterizedTest(struct bool_opt *o, sockopt, boolean_default_off_and_round_tri
         cr_assert_eq(get_int(fd, o->level, o->name), 0, "option %d/%d on by default", o->level, o->name);
         api_set_int(fd, o->level, o->name, 1);
         cr_assert_eq(get_int(fd, o->level, o->name), 1);
-        /* Any non-zero value turns it on; Linux reads it back as 1. */
+#if !defined(_WIN32)
+        /* Any non-zero value turns it on; Linux reads it back as 1 (Windows
+         * documents no read-back value for a BOOL set to 7). */
         api_set_int(fd, o->level, o->name, 7);
         cr_assert_eq(get_int(fd, o->level, o->name), 1);
+#endif
         api_set_int(fd, o->level, o->name, 0);
         cr_assert_eq(get_int(fd, o->level, o->name), 0);
         close(fd);
@@ -401,6 +481,9 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
     long sys = api_read_proc("/proc/sys/net/ipv4/ip_default_ttl", -1);
     if (sys > 0)
         cr_assert_eq(dflt, sys, "default IP_TTL %d, ip_default_ttl %ld", dflt, sys);
+#if !defined(_WIN32)
+    /* The range and the reset by -1 are Linux's (ip(7)); Windows documents
+     * neither. */
     int bad[] = {0, 256, -2};
     for (int i = 0; i < 3; i++)
         api_assert_fails(set_rc(fd, IPPROTO_IP, IP_TTL, bad[i]), EINVAL,
@@ -408,11 +491,14 @@ ParameterizedTest(int *type, sockopt, ip_ttl_range_and_reset, .description = "SO
                          : bad[i] == 256 ? "TTL 256"
                                          : "TTL -2");
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "a refused TTL changed the value");
+#endif
     api_set_int(fd, IPPROTO_IP, IP_TTL, 1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 1);
     api_set_int(fd, IPPROTO_IP, IP_TTL, 255);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 255);
+#if !defined(_WIN32)
     api_set_int(fd, IPPROTO_IP, IP_TTL, -1);
     cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), dflt, "-1 did not restore the default");
+#endif
     close(fd);
 }
