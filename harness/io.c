@@ -47,9 +47,10 @@ int sc_wait(sc_sock_t s, int events, int64_t deadline)
 }
 
 /* With a deadline, no call may block past it, and the socket may be a
- * blocking one: each call is made non-blocking where the platform has a
- * per-call flag (MSG_DONTWAIT), and waits for readiness first where it
- * has not (Winsock). Without a deadline, calls block as the socket does. */
+ * blocking one: each call is made non-blocking with MSG_DONTWAIT (the
+ * Winsock table honours it too, see sys_win.c), or, where a platform has
+ * no such flag, waits for readiness first. Without a deadline, calls block
+ * as the socket does. */
 #if defined(MSG_DONTWAIT)
 #define NOWAIT MSG_DONTWAIT
 #else
