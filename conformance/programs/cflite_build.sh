@@ -103,7 +103,9 @@ if command -v afl-clang-fast >/dev/null 2>&1 && [ -n "$afl_driver" ]; then
        LIB_FUZZING_ENGINE="$afl_driver" OUT="$afl_out" WORK="$tmp/afl-work" \
        "$root/.clusterfuzzlite/build.sh" >"$tmp/afl-build.log" 2>&1; then
     for name in "${names[@]}"; do
-      seed=$(find "$root/corpus/$name" -maxdepth 1 -type f ! -name '.*' | sort | head -1)
+      # sed reads to the end: head would leave sort writing into a closed
+      # pipe, and its SIGPIPE under pipefail ended this script at random.
+      seed=$(find "$root/corpus/$name" -maxdepth 1 -type f ! -name '.*' | sort | sed -n 1p)
       if [ ! -x "$afl_out/$name" ]; then
         fail "$name: no AFL++ binary"
       elif ! "$afl_out/$name" "$seed" >"$tmp/afl-$name.log" 2>&1; then
