@@ -22,6 +22,7 @@
  * leak), or memnet has no socket open. */
 #include "sockcheck/addr.h"
 #include "sockcheck/memnet.h"
+#include "sockcheck/net.h"
 #include "sockcheck/sys.h"
 
 #include <arpa/inet.h>
@@ -102,7 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     sys = sc_sys_platform();
-    if (!net && sc_memnet_create(&net) != 0)
+    if (sc_net_init() != 0 || (!net && sc_memnet_create(&net) != 0))
         abort();
     trace = getenv("API_CALLS_TRACE") != NULL;
     for (int i = 0; i < NSLOTS; i++)

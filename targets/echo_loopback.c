@@ -58,7 +58,9 @@ static void reconnect(void)
     if (conn != SC_INVALID_SOCK)
         sc_close(conn);
     conn = SC_INVALID_SOCK;
-    CHECK(sc_client_connect_addr(&srv_addr, SOCK_STREAM, 0, TIMEOUT_MS, &conn) == 0);
+    char port[8], err[128];
+    snprintf(port, sizeof(port), "%u", (unsigned)sc_addr_port(&srv_addr));
+    CHECK(sc_client_connect("127.0.0.1", port, SOCK_STREAM, 0, TIMEOUT_MS, &conn, NULL, err, sizeof(err)) == 0);
     CHECK(sc_echo_tcp(conn, "!", 1, TIMEOUT_MS, NULL) == 0);
 }
 
@@ -68,6 +70,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (srv)
         return 0;
+    CHECK(sc_net_init() == 0);
     sc_server_opts_t o;
     sc_server_opts_init(&o);
     o.listen[0] = "127.0.0.1:0";

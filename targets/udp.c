@@ -53,6 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (srv)
         return 0;
+    CHECK(sc_net_init() == 0);
     sc_server_opts_t o;
     sc_server_opts_init(&o);
     o.listen[0] = "127.0.0.1:0";
@@ -62,7 +63,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sc_addr_t a;
     CHECK(sc_server_listener(srv, 0, &a, NULL) == 0);
     CHECK(sc_server_start_thread(srv) == 0);
-    CHECK(sc_client_connect_addr(&a, SOCK_DGRAM, SC_NONBLOCK, TIMEOUT_MS, &conn) == 0);
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)sc_addr_port(&a));
+    CHECK(sc_client_connect("127.0.0.1", port, SOCK_DGRAM, SC_NONBLOCK, TIMEOUT_MS, &conn, NULL, NULL, 0) == 0);
     /* Room for an echo of the largest datagram with its overhead. */
     int rcvbuf = CLIENT_RCVBUF;
     const sc_sys_t *sys = sc_sys_current();
