@@ -481,9 +481,13 @@ int sc_addr_equal(const sc_addr_t *a, const sc_addr_t *b)
 
 int sc_addr_of_socket(sc_addr_t *out, sc_sock_t s)
 {
+    return sc__addr_of_socket(sc_sys_current(), out, s);
+}
+
+int sc__addr_of_socket(const sc_sys_t *sys, sc_addr_t *out, sc_sock_t s)
+{
     if (!out)
         return -EINVAL;
-    const sc_sys_t *sys = sc_sys_current();
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     sc_socklen_t sl = sizeof(ss);

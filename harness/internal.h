@@ -2,8 +2,8 @@
 #ifndef SOCKCHECK_INTERNAL_H
 #define SOCKCHECK_INTERNAL_H
 
+#include "sockcheck/addr.h"
 #include "sockcheck/sys.h"
-
 
 #define SC__CALL(sys, op, ...) ((sys)->op((sys)->ctx, __VA_ARGS__))
 #define SC__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -14,5 +14,9 @@ int sc__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+
+/* sc_addr_of_socket through a given table: a server created with its own
+ * table (opts.sys) asks that one, not the installed one. */
+int sc__addr_of_socket(const sc_sys_t *sys, sc_addr_t *out, sc_sock_t s);
 
 #endif

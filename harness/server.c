@@ -174,7 +174,11 @@ static int conn_finish(sc_server_t *srv, struct conn *c)
     if (c->peer_eof)
         return -ECONNABORTED; /* both directions done: close */
     if (!c->wr_shut) {
-        SC__CALL(srv->sys, shutdown, c->h.s, SHUT_WR);
+        /* Without our FIN the client would wait for the end of the echo
+         * forever: a connection that cannot send it ends now. */
+        int rc = SC__CALL(srv->sys, shutdown, c->h.s, SHUT_WR);
+        if (rc < 0)
+            return rc;
         c->wr_shut = 1;
     }
     return sc__loop_mod(&srv->loop, &c->h, SC_EV_IN);
@@ -393,7 +397,7 @@ static int open_listener(sc_server_t *srv, struct listener *l, char *err, size_t
     if (l->socktype == SOCK_STREAM &&
         (rc = SC__CALL(sys, listen, s, srv->opts.backlog ? srv->opts.backlog : SOMAXCONN)) < 0)
         return sc__errorf(err, errlen, rc, "listen %s", text);
-    if ((rc = sc_addr_of_socket(&l->addr, s)) < 0)
+    if ((rc = sc__addr_of_socket(sys, &l->addr, s)) < 0)
         return sc__errorf(err, errlen, rc, "getsockname %s", text);
     return 0;
 }
@@ -496,7 +500,11 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
         srv->opts.default_port = SC_SERVER_DEFAULT_PORT;
     srv->sys = opts->sys ? opts->sys : sc_sys_current();
     srv->wake.s = srv->wake_tx = SC_INVALID_SOCK;
-    srv->scratch_len = srv->opts.buffer > UDP_SCRATCH ? srv->opts.buffer : UDP_SCRATCH;
+    /* A TCP read takes at most opts.buffer bytes; only UDP needs room for
+     * the largest datagram. */
+    srv->scratch_len = srv->opts.buffer;
+    if (srv->opts.udp && srv->scratch_len < UDP_SCRATCH)
+        srv->scratch_len = UDP_SCRATCH;
     srv->scratch = malloc(srv->scratch_len);
     srv->guard = srv->opts.udp ? calloc(1, sizeof(*srv->guard)) : NULL;
     int rc = srv->scratch && (srv->guard || !srv->opts.udp) ? 0 : sc__errorf(err, errlen, -ENOMEM, "allocate buffers");

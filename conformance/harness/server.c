@@ -463,6 +463,35 @@ Test(server, drain_gives_up_at_its_timeout, .timeout = 20)
     sc_server_destroy(srv);
 }
 
+Test(server, drain_closes_a_client_whose_fin_cannot_be_sent, .timeout = 20)
+{
+    /* Found by the echo_stream fuzzer (corpus/echo_stream/regress-drain-
+     * with-failing-shutdown): the server ignored a failed shutdown(SHUT_WR)
+     * and kept waiting, with the client never told that the echo ended. */
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.drain_timeout_ms = 60000; /* the stop must not come from the timeout */
+    sc_server_t *srv = start(EPOLL, &o);
+    int fd = client(srv, AF_INET);
+    step_until_conns(srv, 1);
+    sc_fault_add(&fault, SC_OP_SHUTDOWN, fault.calls[SC_OP_SHUTDOWN] + 1, 1, -ENOBUFS, 0);
+    sc_server_stop(srv, SC_STOP_DRAIN);
+    int rc = 1;
+    for (int i = 0; i < STEP_BUDGET && rc > 0; i++)
+        rc = sc_server_step(srv, 5);
+    cr_assert_eq(rc, 0, "stopped without waiting for the client");
+    cr_assert_eq(fault.injected[SC_OP_SHUTDOWN], 1);
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.conns, 0);
+    char b;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1);
+    cr_assert_leq(recv_retry(fd, &b, 1, 0), 0, "the client sees the end");
+    close(fd);
+    sc_server_destroy(srv);
+}
+
 Test(server, stop_now_from_another_thread_ends_run, .timeout = 20)
 {
     sc_server_t *srv = sct_server_start(NULL);
@@ -533,6 +562,12 @@ Test(server, create_reports_failing_call, .timeout = 10)
     sc_fault_add(&fault, SC_OP_LISTEN, 1, 1, -EOPNOTSUPP, 0);
     cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -EOPNOTSUPP);
     cr_assert(strstr(err, "listen 127.0.0.1:0"), "message: %s", err);
+    /* The bound address is read through the server's own table too, not
+     * the installed one. */
+    sc_fault_reset(&fault);
+    sc_fault_add(&fault, SC_OP_GETSOCKNAME, 1, 1, -ENOBUFS, 0);
+    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), -ENOBUFS);
+    cr_assert(strstr(err, "getsockname 127.0.0.1:0"), "message: %s", err);
 }
 
 Test(server, accept_emfile_neither_kills_nor_spins, .timeout = 20)
