@@ -7,6 +7,7 @@
 #include "sockcheck/io.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint16_t answering_ports[] = {7, 13, 17, 19, 37};
@@ -51,6 +52,8 @@ static uint32_t hash_key(const uint8_t key[16])
  * only spreads its traffic over the victims it names. */
 static int within_rate(struct sc__guard *g, const uint8_t key[16], unsigned rate, int64_t now_ms)
 {
+    if (!g->slots && !(g->slots = calloc(SC__GUARD_SLOTS, sizeof(*g->slots))))
+        return 0; /* no memory to count with: refuse, a reflection guard fails closed */
     struct sc__guard_slot *s = &g->slots[hash_key(key) % SC__GUARD_SLOTS];
     int64_t window = now_ms / 1000;
     if (!s->used || s->window != window || memcmp(s->key, key, 16) != 0) {
@@ -63,6 +66,14 @@ static int within_rate(struct sc__guard *g, const uint8_t key[16], unsigned rate
         return 0;
     s->count++;
     return 1;
+}
+
+void sc__guard_free(struct sc__guard *g)
+{
+    if (g) {
+        free(g->slots);
+        g->slots = NULL;
+    }
 }
 
 int sc__guard_add_own_port(struct sc__guard *g, uint16_t port)

@@ -20,11 +20,17 @@ struct sc__guard {
     unsigned rate; /* replies per source address per second; 0: the default policy */
     uint16_t own[SC__GUARD_OWN_MAX]; /* the ports of every UDP listener of this server */
     size_t nown;
-    struct sc__guard_slot slots[SC__GUARD_SLOTS];
+    /* SC__GUARD_SLOTS counters (128 KiB), allocated when the rate cap
+     * first counts: a server that only ever answers trusted loopback
+     * clients never needs them. */
+    struct sc__guard_slot *slots;
 };
 
 /* Why a datagram was refused, or SC__GUARD_OK. */
 enum { SC__GUARD_OK, SC__GUARD_PORT, SC__GUARD_SELF, SC__GUARD_RATE };
+
+/* Frees what the guard allocated (not the guard itself). */
+void sc__guard_free(struct sc__guard *g);
 
 /* Adds the port of one of the server's UDP listeners: a datagram from any
  * of them is refused, whichever listener receives it, so that two sockets

@@ -153,7 +153,10 @@ static int conn_echo(sc_server_t *srv, struct conn *c, size_t n)
     }
     srv->st.bytes_out += sent;
     if (sent < n) {
-        c->pend = malloc(srv->opts.buffer);
+        /* Exactly what is left: nothing is added while it waits (reading
+         * stops until it is sent), and a client behind by a few bytes
+         * holds a few bytes. */
+        c->pend = malloc(n - sent);
         if (!c->pend)
             return -ENOMEM;
         memcpy(c->pend, srv->scratch + sent, n - sent);
@@ -727,6 +730,7 @@ void sc_server_destroy(sc_server_t *srv)
         SC__CALL(srv->sys, close, srv->wake_tx);
     sc__loop_free(&srv->loop);
     free(srv->scratch);
+    sc__guard_free(srv->guard);
     free(srv->guard);
     free(srv);
 }
