@@ -67,6 +67,8 @@ struct sc_server {
     int has_thread;
     sc_server_stats_t st;
     struct sc__guard *guard; /* UDP reflection and loop guard (allocated with UDP) */
+    struct sc__ready ready[256]; /* one wait's events (not on the stack: ASan clears a
+                                    stack frame's shadow at every return) */
     char *scratch;       /* one receive buffer shared by all connections */
     size_t scratch_len;
 };
@@ -663,12 +665,12 @@ static void dispatch(sc_server_t *srv, struct sc__handle *h, uint32_t ev)
 
 int sc_server_step(sc_server_t *srv, int timeout_ms)
 {
-    struct sc__ready ready[256];
+    struct sc__ready *ready = srv->ready;
     if (srv->state == STOPPED)
         return 0;
     if (srv->opts.idle_timeout_ms && srv->conns && srv->next_idle_scan == 0)
         srv->next_idle_scan = sc_now_ms() + srv->opts.idle_timeout_ms / 4;
-    int n = sc__loop_wait(&srv->loop, ready, (int)SC__ARRAY_LEN(ready), next_timeout(srv, timeout_ms));
+    int n = sc__loop_wait(&srv->loop, ready, (int)SC__ARRAY_LEN(srv->ready), next_timeout(srv, timeout_ms));
     if (n < 0 && n != -EINTR)
         return n;
     for (int i = 0; i < n && srv->state != STOPPED; i++)
