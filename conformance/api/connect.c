@@ -10,13 +10,15 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#if !defined(_WIN32)
 #include <linux/filter.h>
+#include <sys/mman.h>
+#endif
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,7 +177,15 @@ ParameterizedTest(int *family, connect, zero_once_then_eisconn_after_async_compl
     int l = sct_bound(*family, SOCK_STREAM, &a);
     int c = api_tcp_connect_nb(&a);
     cr_assert(api_wait_events(c, POLLOUT, SCT_TIMEOUT_MS) & POLLOUT);
+#if defined(_WIN32)
+    /* Winsock: connect fails "with WSAEISCONN when the connection completes
+     * successfully" (connect function, Remarks): no 0 first. */
+    errno = 0;
+    cr_assert_eq(api_connect_addr(c, &a), -1);
+    cr_assert_eq(errno, EISCONN, "first connect after completion: errno %d (%s)", errno, strerror(errno));
+#else
     cr_assert_eq(api_connect_addr(c, &a), 0, "first connect after completion: %s", strerror(errno));
+#endif
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, EISCONN, "errno %d (%s)", errno, strerror(errno));
@@ -205,6 +215,18 @@ ParameterizedTest(int *family, connect, nonblocking_refused_reports_hup_err_and_
     int b = bound_not_listening(*family, &a);
     int re;
     int c = refused_nb(&a, &re);
+#if defined(_WIN32)
+    /* WSAPoll: POLLERR, "An error has occurred"; POLLHUP is for a
+     * connection "disconnected or aborted" (WSAPOLLFD structure). SO_ERROR
+     * "Retrieves error status and clear" (SOL_SOCKET socket options). What
+     * a read returns afterwards is not documented. */
+    cr_assert(re & POLLERR, "revents 0x%x", (unsigned)re);
+    cr_assert_eq(api_so_error(c), ECONNREFUSED, "SO_ERROR");
+    cr_assert_eq(api_so_error(c), 0, "SO_ERROR not cleared");
+    close(c);
+    close(b);
+    return;
+#endif
     cr_assert_eq(re, POLLHUP | POLLERR, "revents 0x%x", (unsigned)re);
     cr_assert_eq(api_so_error(c), ECONNREFUSED, "SO_ERROR");
     cr_assert_eq(api_so_error(c), 0, "SO_ERROR not cleared");
@@ -235,6 +257,17 @@ ParameterizedTest(struct peek_case *c, connect, nonblocking_refused_read_reports
     cr_assert(re & POLLERR, "revents 0x%x", (unsigned)re);
     char x;
     errno = 0;
+#if defined(_WIN32)
+    /* Winsock reports a failed connect through select, WSAPoll and SO_ERROR
+     * (connect function, Remarks); the socket is not connected, so recv
+     * fails with WSAENOTCONN (recv function, Return value). */
+    int n = (int)recv(s, &x, 1, c->peek ? MSG_PEEK : 0);
+    cr_assert_eq(n, -1, "%s returned %d", c->peek ? "peek" : "read", n);
+    cr_assert_eq(errno, ENOTCONN, "%s: errno %d (%s)", c->peek ? "peek" : "read", errno, strerror(errno));
+    close(s);
+    close(b);
+    return;
+#endif
     cr_assert_eq(recv(s, &x, 1, c->peek ? MSG_PEEK : 0), -1);
     cr_assert_eq(errno, ECONNREFUSED, "first %s: errno %d (%s)", c->peek ? "peek" : "read", errno,
                  strerror(errno));
@@ -261,12 +294,17 @@ ParameterizedTest(int *family, connect, econnaborted_once_after_failed_nonblocki
     int re;
     int c = refused_nb(&a, &re);
     cr_assert_eq(api_so_error(c), ECONNREFUSED);
+#if !defined(_WIN32)
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
     cr_assert_eq(errno, ECONNABORTED, "errno %d (%s)", errno, strerror(errno));
+#endif
+    /* Winsock: after WSAECONNREFUSED "the application can call connect
+     * again for the same socket" (connect function, Remarks): the next
+     * call starts a new attempt at once. */
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
-    cr_assert_eq(errno, EINPROGRESS, "new attempt: errno %d (%s)", errno, strerror(errno));
+    cr_assert_eq(errno, API_CONNECT_PENDING, "new attempt: errno %d (%s)", errno, strerror(errno));
     cr_assert(api_wait_events(c, 0, SCT_TIMEOUT_MS) & POLLERR);
     cr_assert_eq(api_so_error(c), ECONNREFUSED, "new attempt not refused");
     close(c);
@@ -311,7 +349,13 @@ ParameterizedTest(int *family, connect, einval_for_short_addrlen, .description =
         int c = api_socket(*family, SOCK_STREAM);
         errno = 0;
         cr_assert_eq(connect(c, (struct sockaddr *)&a.ss, lens[i]), -1);
+#if defined(_WIN32)
+        /* Winsock: WSAEFAULT, "the namelen parameter is too small" (connect
+         * function, Return value). */
+        cr_assert_eq(errno, EFAULT, "addrlen %u: errno %d (%s)", (unsigned)lens[i], errno, strerror(errno));
+#else
         cr_assert_eq(errno, EINVAL, "addrlen %u: errno %d (%s)", lens[i], errno, strerror(errno));
+#endif
         close(c);
     }
     close(l);
@@ -325,6 +369,21 @@ ParameterizedTestParameters(connect, efault_for_address_in_prot_none_page)
 ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .description = "CT-12",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    /* Winsock: WSAEFAULT, "The sockaddr structure pointed to by the name
+     * contains incorrect address format ..., or the name parameter is not
+     * a valid part of the user address space" (connect function, Return
+     * value). A reserved, inaccessible page stands for PROT_NONE. */
+    void *p = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
+    cr_assert_not_null(p, "VirtualAlloc: %lu", (unsigned long)GetLastError());
+    int c = api_socket(*family, SOCK_STREAM);
+    socklen_t len = *family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    errno = 0;
+    cr_assert_eq(connect(c, (const struct sockaddr *)p, len), -1);
+    cr_assert_eq(errno, EFAULT, "errno %d (%s)", errno, strerror(errno));
+    close(c);
+    VirtualFree(p, 0, MEM_RELEASE);
+#else
     long pg = sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, (size_t)pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(p, MAP_FAILED, "mmap: %s", strerror(errno));
@@ -335,6 +394,7 @@ ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .d
     cr_assert_eq(errno, EFAULT, "errno %d (%s)", errno, strerror(errno));
     close(c);
     munmap(p, (size_t)pg);
+#endif
 }
 
 ParameterizedTestParameters(connect, eafnosupport_for_family_47)
@@ -349,7 +409,15 @@ ParameterizedTest(int *family, connect, eafnosupport_for_family_47, .description
     int c = api_socket(*family, SOCK_STREAM);
     errno = 0;
     cr_assert_eq(api_connect_addr(c, &a), -1);
+#if defined(_WIN32)
+    /* Winsock lists both WSAEAFNOSUPPORT, "Addresses in the specified
+     * family cannot be used with this socket", and WSAEFAULT, "incorrect
+     * address format for the associated address family" (connect
+     * function, Return value). */
+    cr_assert(errno == EAFNOSUPPORT || errno == EFAULT, "errno %d (%s)", errno, strerror(errno));
+#else
     cr_assert_eq(errno, EAFNOSUPPORT, "errno %d (%s)", errno, strerror(errno));
+#endif
     close(c);
 }
 
@@ -363,12 +431,12 @@ Test(connect, ebadf_for_closed_fd, .description = "CT-14", .timeout = 10)
     sc_addr_t a = sct_loopback(AF_INET, 7);
     errno = 0;
     cr_assert_eq(api_connect_addr(fd, &a), -1);
-    cr_assert_eq(errno, EBADF, "errno %d (%s)", errno, strerror(errno));
+    cr_assert_eq(errno, API_EBADF_SOCK, "errno %d (%s)", errno, strerror(errno));
 }
 
 Test(connect, enotsock_for_dev_null, .description = "CT-14", .timeout = 10)
 {
-    int fd = open("/dev/null", O_RDWR);
+    int fd = open(API_NULL_DEVICE, O_RDWR);
     cr_assert_geq(fd, 0, "open: %s", strerror(errno));
     sc_addr_t a = sct_loopback(AF_INET, 7);
     errno = 0;
@@ -401,7 +469,14 @@ ParameterizedTest(struct unspec_case *c, connect, econnrefused_for_unspecified_a
     int s = api_socket(c->family, SOCK_STREAM);
     errno = 0;
     cr_assert_eq(api_connect_addr(s, &a), -1, "connect to %s:0 succeeded", c->text);
+#if defined(_WIN32)
+    /* Winsock: WSAEADDRNOTAVAIL, "The remote address is not a valid
+     * address (such as INADDR_ANY or in6addr_any)" (connect function,
+     * Return value). */
+    cr_assert_eq(errno, EADDRNOTAVAIL, "%s: errno %d (%s)", c->text, errno, strerror(errno));
+#else
     cr_assert_eq(errno, ECONNREFUSED, "%s: errno %d (%s)", c->text, errno, strerror(errno));
+#endif
     close(s);
 }
 
@@ -423,6 +498,15 @@ ParameterizedTest(int *family, connect, unspecified_address_reaches_local_listen
     else
         ((struct sockaddr_in *)&any.ss)->sin_addr.s_addr = htonl(INADDR_ANY);
     int c = api_socket(*family, SOCK_STREAM);
+#if defined(_WIN32)
+    /* Winsock: WSAEADDRNOTAVAIL, "The remote address is not a valid
+     * address (such as INADDR_ANY or in6addr_any)" (connect function). */
+    errno = 0;
+    api_assert_fails(api_connect_addr(c, &any), EADDRNOTAVAIL, "connect to the unspecified address");
+    close(c);
+    close(l);
+    return;
+#endif
     cr_assert_eq(api_connect_addr(c, &any), 0, "connect: %s", strerror(errno));
     int s = api_accept_one(l);
     sc_addr_t cp;
@@ -476,6 +560,11 @@ ParameterizedTestParameters(connect, eaddrnotavail_when_ephemeral_range_exhauste
 ParameterizedTest(int *family, connect, eaddrnotavail_when_ephemeral_range_exhausted, .description = "CT-18",
                   .timeout = 10)
 {
+#if defined(_WIN32)
+    (void)family;
+    cr_skip_test("no per-socket ephemeral port range on Windows (Linux's IP_LOCAL_PORT_RANGE); exhausting "
+                 "the machine's is no test");
+#else
     sc_addr_t la;
     int l = sct_bound(*family, SOCK_STREAM, &la);
     int taker = api_socket(*family, SOCK_STREAM);
@@ -497,6 +586,7 @@ ParameterizedTest(int *family, connect, eaddrnotavail_when_ephemeral_range_exhau
     close(c);
     close(taker);
     close(l);
+#endif
 }
 
 ParameterizedTestParameters(connect, bind_to_listener_port_fails_at_bind_not_connect)
@@ -520,6 +610,16 @@ ParameterizedTest(int *family, connect, bind_to_listener_port_fails_at_bind_not_
     sc_addr_t la = api_name_of(l);
     int c = api_socket(*family, SOCK_STREAM);
     api_set_int(c, SOL_SOCKET, SO_REUSEADDR, 1);
+#if defined(_WIN32)
+    /* Winsock: with SO_REUSEADDR on both sockets the second bind of the
+     * same specific address succeeds, the first listening or not (Using
+     * SO_REUSEADDR and SO_EXCLUSIVEADDRUSE; bind/reuseaddr_eaddrinuse_when_first_listens):
+     * the error cannot move to connect. */
+    cr_assert_eq(bind(c, (struct sockaddr *)&la.ss, la.len), 0, "second bind: %s", strerror(errno));
+    close(c);
+    close(l);
+    return;
+#endif
     errno = 0;
     cr_assert_eq(bind(c, (struct sockaddr *)&la.ss, la.len), -1, "bind to the listener's port succeeded");
     cr_assert_eq(errno, EADDRINUSE, "errno %d (%s)", errno, strerror(errno));
@@ -548,7 +648,7 @@ ParameterizedTest(int *family, connect, binds_implicitly_and_keeps_name_after_di
     cr_assert_eq(cn.len, want.len);
     cr_assert_eq(memcmp(&cn.ss, &want.ss, want.len), 0, "local address is not the loopback address");
     close(api_accept_one(l));
-    cr_assert(api_wait_events(c, POLLIN, SCT_TIMEOUT_MS) & POLLIN);
+    cr_assert(api_wait_events(c, POLLIN, SCT_TIMEOUT_MS) & API_POLL_EOF);
     char x;
     cr_assert_eq(recv(c, &x, 1, 0), 0, "expected EOF");
     sc_addr_t after = api_name_of(c);
@@ -610,6 +710,7 @@ ParameterizedTest(struct shut_case *c, connect, shutdown_while_connecting_errors
     close(l);
 }
 
+#if !defined(_WIN32)
 /* Internet checksum over len bytes, continuing from sum. */
 static uint32_t csum_add(uint32_t sum, const unsigned char *p, size_t len)
 {
@@ -689,6 +790,7 @@ static void attach_port_filter(int raw, int family, uint16_t sport, uint16_t dpo
     cr_assert_eq(setsockopt(raw, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0,
                  "SO_ATTACH_FILTER: %s", strerror(errno));
 }
+#endif
 
 ParameterizedTestParameters(connect, close_in_syn_sent_sends_no_rst_and_late_syn_ack_gets_rst)
 {
@@ -703,6 +805,11 @@ ParameterizedTestParameters(connect, close_in_syn_sent_sends_no_rst_and_late_syn
 ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_syn_ack_gets_rst,
                   .description = "CT-23", .timeout = 20)
 {
+#if defined(_WIN32)
+    (void)family;
+    cr_skip_test("watches and forges TCP segments with a Linux raw socket and a BPF filter (TCP raw sockets "
+                 "do not exist on Windows)");
+#else
     sc_addr_t a;
     int filler;
     int l = api_full_listener(*family, &a, &filler);
@@ -752,6 +859,7 @@ ParameterizedTest(int *family, connect, close_in_syn_sent_sends_no_rst_and_late_
     close(l);
     cr_assert_eq(close_rsts, 0, "close() in SYN_SENT sent a RST");
     cr_assert(answered, "the late SYN-ACK was not answered with a RST");
+#endif
 }
 
 ParameterizedTestParameters(connect, eintr_then_completes_asynchronously)

@@ -42,6 +42,12 @@ typedef unsigned long nfds_t;
 /* Linux's value, for the suites of the in-memory network (which follows
  * Linux); Winsock itself rejects the flag. */
 #define MSG_TRUNC 0x20
+/* Names of the POSIX signal calls the EINTR tests use. Those tests skip
+ * on Windows before any signal is sent (api_catch_signal, api_kicker_start
+ * in conformance/api/common.c); the names only let them compile. */
+#define SIGUSR1 10
+#define SA_RESTART 0x10000000
+
 /* Type flags of socket(), socketpair() and accept4(), Linux's values. */
 #define SOCK_NONBLOCK 04000
 #define SOCK_CLOEXEC 02000000
