@@ -22,7 +22,7 @@ typedef struct sc_server_opts {
     int tcp, udp;          /* both 0: both on */
     size_t max_conns;      /* 0: 10000; further TCP clients are accepted and closed */
     int idle_timeout_ms;   /* 0: none */
-    size_t buffer;         /* bytes a TCP connection may hold unechoed; 0: 64 KiB */
+    size_t buffer;         /* bytes a TCP connection may hold unechoed; 0: 32 KiB */
     int drain_timeout_ms;  /* SC_STOP_DRAIN waits at most this; 0: 5000 */
     int backlog;           /* 0: SOMAXCONN */
     int v6only;            /* IPV6_V6ONLY on IPv6 listeners: 1 (default) or 0 */
