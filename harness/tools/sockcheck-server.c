@@ -132,9 +132,14 @@ int main(int argc, char **argv)
         case O_TCP: o.tcp = 1; break;
         case O_UDP: o.udp = 1; break;
         case O_MAX:
-            if (parse_count("--max-conns", optarg, 10000000, &v) || v == 0)
-                return v == 0 ? (fprintf(stderr, "sockcheck-server: --max-conns must be at least 1\n"), EXIT_USAGE)
-                              : EXIT_USAGE;
+            /* Two checks: v holds nothing of this option's when it did
+             * not parse, and its range message must not follow. */
+            if (parse_count("--max-conns", optarg, 10000000, &v))
+                return EXIT_USAGE;
+            if (v == 0) {
+                fprintf(stderr, "sockcheck-server: --max-conns must be at least 1\n");
+                return EXIT_USAGE;
+            }
             o.max_conns = (size_t)v;
             break;
         case O_IDLE:
@@ -143,9 +148,12 @@ int main(int argc, char **argv)
             o.idle_timeout_ms = (int)v;
             break;
         case O_BUF:
-            if (parse_count("--buffer", optarg, 64 << 20, &v) || v < 512)
-                return v < 512 ? (fprintf(stderr, "sockcheck-server: --buffer must be at least 512\n"), EXIT_USAGE)
-                               : EXIT_USAGE;
+            if (parse_count("--buffer", optarg, 64 << 20, &v))
+                return EXIT_USAGE;
+            if (v < 512) {
+                fprintf(stderr, "sockcheck-server: --buffer must be at least 512\n");
+                return EXIT_USAGE;
+            }
             o.buffer = (size_t)v;
             break;
         case O_DRAIN:
