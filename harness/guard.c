@@ -4,7 +4,7 @@
  * CERT CA-1996-01), its own port, or port 0, and caps the replies a source
  * address gets each second. */
 #include "guard.h"
-#include "sockcheck/io.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -107,5 +107,5 @@ int sc__guard_check(struct sc__guard *g, const struct sockaddr *from, sc_socklen
             return SC__GUARD_OK; /* the default trusts this machine's own clients */
         rate = SC__GUARD_DEFAULT_RATE;
     }
-    return within_rate(g, key, rate, sc_now_ms()) ? SC__GUARD_OK : SC__GUARD_RATE;
+    return within_rate(g, key, rate, sc__now_ms(g->clock)) ? SC__GUARD_OK : SC__GUARD_RATE;
 }

@@ -18,6 +18,7 @@ struct sc__guard_slot {
 
 struct sc__guard {
     unsigned rate; /* replies per source address per second; 0: the default policy */
+    const struct sc_sys *clock; /* whose now_ms counts the seconds; NULL: the real clock */
     uint16_t own[SC__GUARD_OWN_MAX]; /* the ports of every UDP listener of this server */
     size_t nown;
     /* SC__GUARD_SLOTS counters (128 KiB), allocated when the rate cap

@@ -15,6 +15,9 @@ int sc__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
 #endif
     ;
 
+/* The clock of the table's timers (sc_sys_t.now_ms, else the real one). */
+int64_t sc__now_ms(const sc_sys_t *sys);
+
 /* sc_addr_of_socket through a given table: a server created with its own
  * table (opts.sys) asks that one, not the installed one. */
 int sc__addr_of_socket(const sc_sys_t *sys, sc_addr_t *out, sc_sock_t s);

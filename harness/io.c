@@ -8,6 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+int64_t sc__now_ms(const sc_sys_t *sys)
+{
+    return sys && sys->now_ms ? sys->now_ms(sys->ctx) : sc_now_ms();
+}
+
 int64_t sc_now_ms(void)
 {
     struct timespec ts;

@@ -79,6 +79,7 @@ struct sc_memnet {
     uint16_t next_port[2]; /* ephemeral cursor: TCP, UDP */
     const uint8_t *chaos;
     size_t chaos_len, chaos_pos;
+    int64_t now;           /* virtual time, milliseconds */
     sc_memnet_stats_t st;
 };
 
@@ -1121,7 +1122,6 @@ static int mn_poll(void *ctx, sc_pollfd_t *fds, size_t n, int timeout_ms)
 {
     sc_memnet_t *m = M(ctx);
     int count = 0;
-    (void)timeout_ms; /* virtual time: nothing can change while we wait */
     if (n && !fds)
         return -EFAULT;
     for (size_t k = 0; k < n; k++) {
@@ -1135,6 +1135,10 @@ static int mn_poll(void *ctx, sc_pollfd_t *fds, size_t n, int timeout_ms)
             fds[k].revents = (short)(readiness(m, i) & (fds[k].events | SC_EV_ERR | SC_EV_HUP));
         count += fds[k].revents != 0;
     }
+    /* Nothing can change while we wait (one thread): a wait with a
+     * timeout and nothing ready lets the whole timeout pass at once. */
+    if (count == 0 && timeout_ms > 0)
+        m->now += timeout_ms;
     return count;
 }
 
@@ -1280,6 +1284,11 @@ static int mn_ev_wait(void *ctx, int ep, sc_event_t *evs, int max, int timeout_m
     return -ENOSYS;
 }
 
+static int64_t mn_now_ms(void *ctx)
+{
+    return M(ctx)->now;
+}
+
 static const sc_sys_t memnet_table = {
     .socket = mn_socket,
     .socketpair = mn_socketpair,
@@ -1302,6 +1311,7 @@ static const sc_sys_t memnet_table = {
     .ev_create = mn_ev_create,
     .ev_ctl = mn_ev_ctl,
     .ev_wait = mn_ev_wait,
+    .now_ms = mn_now_ms,
 };
 
 /* ---- public ---- */
@@ -1349,7 +1359,19 @@ void sc_memnet_reset(sc_memnet_t *m)
     m->next_port[0] = m->next_port[1] = SC_MEMNET_EPHEMERAL_FIRST;
     m->chaos = NULL;
     m->chaos_len = m->chaos_pos = 0;
+    m->now = SC_MEMNET_EPOCH_MS;
     memset(&m->st, 0, sizeof(m->st));
+}
+
+void sc_memnet_advance(sc_memnet_t *m, int64_t ms)
+{
+    if (ms > 0)
+        m->now += ms;
+}
+
+int64_t sc_memnet_now(const sc_memnet_t *m)
+{
+    return m->now;
 }
 
 static size_t clamp_limit(size_t v, size_t dflt)

@@ -226,7 +226,7 @@ static void conn_event(sc_server_t *srv, struct conn *c, uint32_t ev)
 {
     int rc = 0;
     if (srv->opts.idle_timeout_ms)
-        c->last_active = sc_now_ms();
+        c->last_active = sc__now_ms(srv->sys);
     if (c->len && (ev & (SC_EV_OUT | SC_EV_ERR | SC_EV_HUP))) {
         /* Pending bytes first: on an error the send reports it. */
         rc = conn_flush(srv, c);
@@ -250,7 +250,7 @@ static void conn_add(sc_server_t *srv, sc_sock_t s)
     }
     c->h.kind = H_CONN;
     c->h.s = s;
-    c->last_active = srv->opts.idle_timeout_ms ? sc_now_ms() : 0;
+    c->last_active = srv->opts.idle_timeout_ms ? sc__now_ms(srv->sys) : 0;
     /* An echo must not wait for Nagle's algorithm behind a delayed ACK. */
     int one = 1;
     SC__CALL(srv->sys, setsockopt, s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -277,7 +277,7 @@ static void pause_accepting(sc_server_t *srv)
     srv->backoff_ms = srv->backoff_ms ? srv->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (srv->backoff_ms > BACKOFF_MAX_MS)
         srv->backoff_ms = BACKOFF_MAX_MS;
-    srv->accept_resume = sc_now_ms() + srv->backoff_ms;
+    srv->accept_resume = sc__now_ms(srv->sys) + srv->backoff_ms;
     for (size_t i = 0; i < srv->nlisteners; i++)
         if (srv->listeners[i].socktype == SOCK_STREAM)
             sc__loop_mod(&srv->loop, &srv->listeners[i].h, 0);
@@ -513,8 +513,10 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
     srv->scratch = malloc(srv->scratch_len);
     srv->guard = srv->opts.udp ? calloc(1, sizeof(*srv->guard)) : NULL;
     int rc = srv->scratch && (srv->guard || !srv->opts.udp) ? 0 : sc__errorf(err, errlen, -ENOMEM, "allocate buffers");
-    if (srv->guard)
+    if (srv->guard) {
         srv->guard->rate = srv->opts.udp_rate;
+        srv->guard->clock = srv->sys;
+    }
     if (rc == 0 && (rc = sc__loop_init(&srv->loop, srv->sys)) < 0)
         sc__errorf(err, errlen, rc, "event loop");
     if (rc == 0)
@@ -567,7 +569,7 @@ void sc_server_stop(sc_server_t *s, int how)
 static void begin_drain(sc_server_t *srv)
 {
     srv->state = DRAINING;
-    srv->drain_deadline = sc_now_ms() + srv->opts.drain_timeout_ms;
+    srv->drain_deadline = sc__now_ms(srv->sys) + srv->opts.drain_timeout_ms;
     for (size_t i = 0; i < srv->nlisteners; i++)
         close_listener(srv, &srv->listeners[i]);
     for (struct conn *c = srv->conns, *next; c; c = next) {
@@ -625,7 +627,7 @@ static int next_timeout(sc_server_t *srv, int want_ms)
         at = srv->drain_deadline;
     if (at < 0)
         return want_ms;
-    now = sc_now_ms();
+    now = sc__now_ms(srv->sys);
     int64_t left = at > now ? at - now : 0;
     return want_ms >= 0 && want_ms < left ? want_ms : (int)left;
 }
@@ -634,7 +636,7 @@ static void timers(sc_server_t *srv)
 {
     if (!(srv->opts.idle_timeout_ms && srv->conns) && !srv->accept_resume && srv->state != DRAINING)
         return;
-    int64_t now = sc_now_ms();
+    int64_t now = sc__now_ms(srv->sys);
     if (srv->opts.idle_timeout_ms && srv->conns && now >= srv->next_idle_scan)
         close_idle(srv, now);
     if (srv->accept_resume && now >= srv->accept_resume && srv->state == RUNNING)
@@ -669,7 +671,7 @@ int sc_server_step(sc_server_t *srv, int timeout_ms)
     if (srv->state == STOPPED)
         return 0;
     if (srv->opts.idle_timeout_ms && srv->conns && srv->next_idle_scan == 0)
-        srv->next_idle_scan = sc_now_ms() + srv->opts.idle_timeout_ms / 4;
+        srv->next_idle_scan = sc__now_ms(srv->sys) + srv->opts.idle_timeout_ms / 4;
     int n = sc__loop_wait(&srv->loop, ready, (int)SC__ARRAY_LEN(srv->ready), next_timeout(srv, timeout_ms));
     if (n < 0 && n != -EINTR)
         return n;

@@ -15,12 +15,15 @@
  * guard.c), sc_udp_send, sc_udp_recv,
  * sc_client_connect_addr, sc_echo_tcp, sc_echo_udp, the fault seam,
  * memnet's stream and datagram sockets.
+ * The server's timers run on memnet's virtual clock, one millisecond a
+ * turn: the drain deadline, an idle timeout (fault error byte bit 6) and
+ * the accept backoff after EMFILE/ENOMEM fire after their turns.
  * Input: payload | schedule | trailer of 6 bytes: options, more options,
  * fault call, fault error, schedule length, payload repeat count (a
  * shorter input is all payload).
  * Oracles (abort on failure):
  *  - every byte echoed equals the byte sent at that offset (a prefix);
- *  - undisturbed (no reset, no fault, no stop), everything comes back, EOF
+ *  - undisturbed (no reset, fault, stop or idle close), everything comes back, EOF
  *    follows a half-close, the server counts as many bytes in as out, and
  *    a client over the limit is accepted and closed at once;
  *  - disturbed, the client still ends: all bytes, EOF or an error;
@@ -55,13 +58,15 @@
 #define SCRIPTED 0x40   /* more options: the client against a scripted peer */
 #define SCRIPTED_UDP 0x80
 #define EXTRA_ANSWER 16 /* a scripted answer may be this much longer than the payload */
+#define DRAIN_MS 32     /* the server's drain deadline, in turns */
+#define IDLE_MS 16      /* its idle timeout, when fault byte bit 6 asks for one */
+#define IDLE_BIT 0x40
 
 /* Server buffer and memnet queue sizes the options byte picks from. */
 static const size_t server_buffers[4] = {0, 5, 127, 1500};
 static const size_t queue_limits[4] = {0, 3, 61, 1024};
-/* Errors the fault byte picks from. An accept failing with EMFILE or
- * ENOMEM makes the server back off on the real clock, which a run in
- * virtual time cannot wait for: there they become ECONNABORTED. */
+/* Errors the fault byte picks from (an accept failing with EMFILE or
+ * ENOMEM makes the server back off: on memnet's clock, in turns). */
 static const int fault_errors[8] = {-EINTR, -EAGAIN, -EMFILE, -ENOMEM, -EADDRINUSE, -EACCES, -EBADF, -ECONNABORTED};
 
 static sc_memnet_t *net;
@@ -169,8 +174,6 @@ static int add_fault(uint8_t which, uint8_t how)
         return 0;
     sc_op_t op = (sc_op_t)((which - 1) % SC_OP_COUNT);
     int err = fault_errors[how & 7];
-    if (op == SC_OP_ACCEPT && (err == -EMFILE || err == -ENOMEM))
-        err = -ECONNABORTED;
     CHECK(sc_fault_add(&fault, op, 1 + (how >> 3) % 8, 1, err, 0) == 0);
     return err;
 }
@@ -418,6 +421,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.udp = udp;
     o.buffer = server_buffers[(opts >> 1) & 3];
     o.max_conns = (more & 0x20) ? 1 : 0;
+    /* Timers run on memnet's clock, one millisecond a turn (below). */
+    o.drain_timeout_ms = DRAIN_MS;
+    o.idle_timeout_ms = (fault_how & IDLE_BIT) ? IDLE_MS : 0;
     o.sys = sys;
     sc_server_t *srv = NULL;
     char text[160];
@@ -455,12 +461,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int stop = more & 3, stop_step = 2 + 4 * ((more >> 2) & 7);
     size_t max_steps = 64 + 4 * (x.total + sched_len);
     for (size_t steps = 1; !finished(&x); steps++) {
-        /* A drain ends at its deadline on the real clock, which virtual
-         * time never reaches: past the bound, a drain becomes a stop now
-         * (what the deadline does), with a few more steps to take effect. */
-        if (steps == max_steps && stop == 1)
-            sc_server_stop(srv, SC_STOP_NOW);
-        CHECK(steps <= max_steps + (stop == 1 ? 8 : 0));
+        /* A drain ends by its deadline: at most DRAIN_MS turns after the
+         * stop, well inside the bound. */
+        CHECK(steps <= max_steps);
+        sc_memnet_advance(net, 1);
         client_send(&x);
         if ((int)steps == stop_step && (stop == 1 || stop == 2))
             sc_server_stop(srv, stop == 1 ? SC_STOP_DRAIN : SC_STOP_NOW);
@@ -477,7 +481,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc_memnet_stats(net, &ns);
     sc_server_stats_t ss;
     sc_server_stats(srv, &ss);
-    int disturbed = ns.resets || faults_injected() || stop == 1 || stop == 2;
+    int disturbed = ns.resets || faults_injected() || stop == 1 || stop == 2 || ss.closed_idle;
     if (!disturbed) {
         CHECK(!x.send_err && !x.recv_err && x.received == x.total);
         CHECK(ss.bytes_in == x.total && ss.bytes_out == x.total);

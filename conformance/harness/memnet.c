@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "sockcheck/client.h"
+#include "sockcheck/fault.h"
 #include "sockcheck/memnet.h"
 #include "sockcheck/server.h"
 
@@ -530,8 +531,7 @@ Test(memnet, server_echoes_and_closes_everything)
     o.nlisten = 1;
     o.tcp = 1;
     o.sys = sys;
-    /* The server reads its bound address with sc_addr_of_socket, which
-     * uses the installed table: install memnet too. */
+    /* The client library uses the installed table: install memnet too. */
     sc_sys_install(sys);
     sc_server_t *srv = NULL;
     char err[128] = "";
@@ -618,4 +618,116 @@ Test(memnet, udp_v6_connects_to_an_ipv4_address_as_mapped)
     sc_sock_t only = CALL(socket, AF_INET6, SOCK_DGRAM, 0, 0);
     cr_assert_eq(CALL(setsockopt, only, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
     cr_assert_eq(CALL(connect, only, SA(to), sizeof(to)), -EAFNOSUPPORT);
+}
+
+Test(memnet, clock_is_virtual_and_moves_only_when_told)
+{
+    cr_assert_not_null(sys->now_ms);
+    int64_t t0 = sys->now_ms(sys->ctx);
+    cr_assert_eq(t0, SC_MEMNET_EPOCH_MS);
+    sc_memnet_advance(net, 250);
+    cr_assert_eq(sc_memnet_now(net), t0 + 250);
+    sc_memnet_advance(net, -5);
+    cr_assert_eq(sc_memnet_now(net), t0 + 250, "time never goes back");
+    sc_sock_t l = CALL(socket, AF_INET, SOCK_STREAM, 0, 0);
+    cr_assert_eq(CALL(listen, l, 4), 0);
+    sc_pollfd_t p = {.fd = (int)l, .events = SC_EV_IN};
+    cr_assert_eq(CALL(poll, &p, 1, 40), 0);
+    cr_assert_eq(sys->now_ms(sys->ctx), t0 + 290, "a wait with nothing ready lets its timeout pass");
+    cr_assert_eq(CALL(poll, &p, 1, -1), 0);
+    cr_assert_eq(CALL(poll, &p, 1, 0), 0);
+    cr_assert_eq(sc_memnet_now(net), t0 + 290, "no timeout, no time");
+    struct sockaddr_in to = v4("127.0.0.1", local_port(l));
+    sc_sock_t c = CALL(socket, AF_INET, SOCK_STREAM, 0, 0);
+    cr_assert_eq(CALL(connect, c, SA(to), sizeof(to)), 0);
+    cr_assert_eq(CALL(poll, &p, 1, 40), 1);
+    cr_assert_eq(sc_memnet_now(net), t0 + 290, "a wait that finds something ready takes no time");
+    sc_memnet_reset(net);
+    cr_assert_eq(sc_memnet_now(net), SC_MEMNET_EPOCH_MS);
+}
+
+/* A TCP server on 127.0.0.1 over the given table (memnet, or a fault
+ * table over it) and a client connected to it. */
+static sc_server_t *timed_server(sc_server_opts_t *o, const sc_sys_t *table, sc_sock_t *c)
+{
+    o->listen[0] = "127.0.0.1:0";
+    o->nlisten = 1;
+    o->tcp = 1;
+    o->sys = table;
+    sc_sys_install(sys);
+    sc_server_t *srv = NULL;
+    char err[128] = "";
+    cr_assert_eq(sc_server_create(&srv, o, err, sizeof(err)), 0, "%s", err);
+    sc_addr_t to;
+    cr_assert_eq(sc_addr_parse(&to, "127.0.0.1", 9, sc_server_port(srv, SOCK_STREAM, AF_INET), 0), 0);
+    cr_assert_eq(sc_client_connect_addr(&to, SOCK_STREAM, SC_NONBLOCK, 0, c), 0);
+    return srv;
+}
+
+static size_t conns_after_step(sc_server_t *srv)
+{
+    sc_server_stats_t st;
+    cr_assert_geq(sc_server_step(srv, 0), 0);
+    sc_server_stats(srv, &st);
+    return st.conns;
+}
+
+/* The server's timers read the table's clock: on memnet they fire after
+ * virtual time, at once, and never on the real clock (an idle timeout of
+ * a minute could not pass during this test otherwise). */
+Test(memnet, server_idle_timeout_and_drain_deadline_on_virtual_time)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.idle_timeout_ms = 60000;
+    o.drain_timeout_ms = 30000;
+    sc_sock_t c, d;
+    sc_server_t *srv = timed_server(&o, sys, &c);
+    cr_assert_eq(conns_after_step(srv), 1);
+    sc_memnet_advance(net, 59000);
+    cr_assert_eq(conns_after_step(srv), 1, "idle for less than the timeout");
+    sc_memnet_advance(net, 16000); /* past the timeout and the next scan */
+    cr_assert_eq(conns_after_step(srv), 0, "closed as idle");
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.closed_idle, 1);
+    char b;
+    cr_assert_eq(CALL(recv, c, &b, 1, 0), 0, "the idle client sees EOF");
+
+    sc_addr_t to;
+    cr_assert_eq(sc_addr_parse(&to, "127.0.0.1", 9, sc_server_port(srv, SOCK_STREAM, AF_INET), 0), 0);
+    cr_assert_eq(sc_client_connect_addr(&to, SOCK_STREAM, SC_NONBLOCK, 0, &d), 0);
+    cr_assert_eq(conns_after_step(srv), 1);
+    sc_server_stop(srv, SC_STOP_DRAIN);
+    cr_assert_eq(sc_server_step(srv, 0), 1, "draining: the client has not closed");
+    sc_memnet_advance(net, 29000);
+    cr_assert_eq(sc_server_step(srv, 0), 1, "before the drain deadline");
+    sc_memnet_advance(net, 1000);
+    cr_assert_eq(sc_server_step(srv, 0), 0, "stopped at the drain deadline");
+    cr_assert_eq(CALL(close, c), 0);
+    cr_assert_eq(CALL(close, d), 0);
+    sc_server_destroy(srv);
+    cr_assert_eq(sc_memnet_open_count(net), 0);
+}
+
+Test(memnet, server_accept_backoff_on_virtual_time)
+{
+    static sc_fault_t f;
+    sc_fault_init(&f, sys);
+    cr_assert_eq(sc_fault_add(&f, SC_OP_ACCEPT, 1, 1, -EMFILE, 0), 0);
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    sc_sock_t c;
+    sc_server_t *srv = timed_server(&o, &f.sys, &c);
+    cr_assert_eq(conns_after_step(srv), 0, "accept failed with EMFILE");
+    cr_assert_eq(f.injected[SC_OP_ACCEPT], 1);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(conns_after_step(srv), 0, "accepting paused: no time has passed");
+    cr_assert_eq(f.calls[SC_OP_ACCEPT], 1, "no accept while paused (no spinning)");
+    sc_memnet_advance(net, 10); /* the first backoff */
+    cr_assert_eq(conns_after_step(srv), 0, "resumed: the listener is watched again");
+    cr_assert_eq(conns_after_step(srv), 1, "and the waiting client accepted");
+    cr_assert_eq(CALL(close, c), 0);
+    sc_server_destroy(srv);
+    cr_assert_eq(sc_memnet_open_count(net), 0);
 }

@@ -30,6 +30,9 @@
 #define SC_MEMNET_EPHEMERAL_FIRST 32768
 #define SC_MEMNET_EPHEMERAL_LAST 60999
 
+/* The virtual clock after a reset (its table's now_ms), in milliseconds. */
+#define SC_MEMNET_EPOCH_MS 1000000
+
 typedef struct sc_memnet sc_memnet_t;
 
 /* Counters since the last reset. */
@@ -51,7 +54,7 @@ void sc_memnet_destroy(sc_memnet_t *m);
 /* The seam table of this network: install it (sc_sys_install) or hand it
  * to sc_server_opts_t.sys. Its ev_create fails with -ENOSYS (the library
  * then uses poll), and its poll never waits: it reports what is ready now
- * and returns 0 at once when nothing is (time is virtual). A call that
+ * and returns 0 at once when nothing is (time is virtual, below). A call that
  * would block on a blocking socket fails with -EAGAIN, like one that hit
  * SO_RCVTIMEO / SO_SNDTIMEO. Options: SO_REUSEADDR, SO_KEEPALIVE,
  * SO_RCVBUF, SO_SNDBUF (ignored), SO_LINGER ({1, 0}: close sends RST),
@@ -59,8 +62,14 @@ void sc_memnet_destroy(sc_memnet_t *m);
  * SO_ACCEPTCONN read back; others fail with -ENOPROTOOPT. */
 const sc_sys_t *sc_memnet_sys(sc_memnet_t *m);
 
-/* Forgets every socket (without FIN or RST), the ports, the schedule and
- * the counters: the network is as after create. Costs a pass over the
+/* Virtual time: the table's now_ms, which the server's timers read. It
+ * moves only when told (advance), or by a poll that has nothing ready and
+ * a positive timeout: that wait is over at once, its timeout elapsed. */
+void sc_memnet_advance(sc_memnet_t *m, int64_t ms);
+int64_t sc_memnet_now(const sc_memnet_t *m);
+
+/* Forgets every socket (without FIN or RST), the ports, the schedule,
+ * the counters and the time: the network is as after create. Costs a pass over the
  * table headers, not over the buffers. */
 void sc_memnet_reset(sc_memnet_t *m);
 

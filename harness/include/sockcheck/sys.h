@@ -59,6 +59,11 @@ typedef struct sc_sys {
     int (*ev_create)(void *ctx);
     int (*ev_ctl)(void *ctx, int ep, int op, sc_sock_t s, uint32_t events, uint64_t data);
     int (*ev_wait)(void *ctx, int ep, sc_event_t *evs, int max, int timeout_ms);
+    /* Optional: the clock of the server's timers (idle timeout, drain
+     * deadline, accept backoff, UDP rate), monotonic milliseconds. NULL:
+     * the real clock, sc_now_ms(). An in-memory network gives its virtual
+     * time here, so that a timer fires after its turns, not after seconds. */
+    int64_t (*now_ms)(void *ctx);
 } sc_sys_t;
 
 /* The platform's own table (libc on POSIX, Winsock on Windows). Its send
