@@ -201,7 +201,7 @@ if wait_file "$tmp/port"; then
     "$client" load --target "$t" --proto tcp --mode pingpong --conns 3 --count 30 --interval 1 --spread 2 \
     --connect-timeout 2000 --eof-ok --json
   check "load by duration: progress each second" 0 "^load: 1\.[0-9]s round_trips=[0-9]+ rt_per_s=" \
-    "$client" load --target "$t" --duration 1.3 --size 1K
+    "$client" load --target "$t" --duration 1.6 --size 1K
   # SIGTERM stops a load early; what it measured still counts.
   "$client" load --target "$t" --duration 60 >"$tmp/load.out" 2>"$tmp/load.err" &
   ld=$!
