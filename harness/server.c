@@ -17,7 +17,8 @@
 #endif
 
 #define DEFAULT_MAX_CONNS 10000
-#define DEFAULT_BUFFER (32 * 1024)
+#define DEFAULT_BUFFER (64 * 1024)
+#define DEFAULT_MAX_BUFFERED (32u * 1024 * 1024)
 #define DEFAULT_DRAIN_MS 5000
 #define UDP_SCRATCH 65536     /* larger than any IPv4 or IPv6 UDP payload */
 #define ACCEPT_BATCH 64       /* accepts per readiness event, so listeners cannot starve clients */
@@ -43,6 +44,8 @@ struct conn {
     int peer_eof;        /* the client's FIN arrived */
     int wr_shut;         /* we sent our FIN (drain) and discard what comes */
     int64_t last_active; /* for the idle timeout */
+    int starved;         /* waits in srv->starved for memory to read into */
+    struct conn *sprev, *snext;
 };
 
 enum state { RUNNING, DRAINING, STOPPED };
@@ -56,6 +59,7 @@ struct sc_server {
     struct sc__handle wake;  /* read end of the wakeup pair */
     sc_sock_t wake_tx;   /* write end */
     struct conn *conns;  /* every open connection */
+    struct conn *starved, *starved_tail; /* not read until max_buffered has room: oldest first */
     atomic_int stop_req; /* 0, SC_STOP_DRAIN or SC_STOP_NOW */
     enum state state;
     int64_t drain_deadline;
@@ -81,9 +85,62 @@ void sc_server_opts_init(sc_server_opts_t *o)
 
 /* ---- connections ---- */
 
-static void conn_close(sc_server_t *srv, struct conn *c)
+/* ---- the server-wide bound on held bytes ---- */
+
+/* Whether one more full read could be held without passing max_buffered. */
+static int room_for_read(const sc_server_t *srv)
+{
+    return srv->st.buffered + srv->opts.buffer <= srv->opts.max_buffered;
+}
+
+/* Takes the client out of the loop until there is room: not even an error
+ * or hang-up is reported for it meanwhile (both stay level-triggered, and
+ * reading them would need the memory that is missing), so that it cannot
+ * make the loop spin. */
+static int starve(sc_server_t *srv, struct conn *c)
 {
     sc__loop_del(&srv->loop, &c->h);
+    c->starved = 1;
+    c->snext = NULL;
+    c->sprev = srv->starved_tail;
+    if (c->sprev)
+        c->sprev->snext = c;
+    else
+        srv->starved = c;
+    srv->starved_tail = c;
+    srv->st.reads_deferred++;
+    return 0;
+}
+
+static void unlink_starved(sc_server_t *srv, struct conn *c)
+{
+    if (c->sprev)
+        c->sprev->snext = c->snext;
+    else
+        srv->starved = c->snext;
+    if (c->snext)
+        c->snext->sprev = c->sprev;
+    else
+        srv->starved_tail = c->sprev;
+    c->starved = 0;
+    c->sprev = c->snext = NULL;
+}
+
+/* Back into the loop (with no interest yet: the caller sets it). */
+static int unstarve(sc_server_t *srv, struct conn *c)
+{
+    if (!c->starved)
+        return 0;
+    unlink_starved(srv, c);
+    return sc__loop_add(&srv->loop, &c->h, 0);
+}
+
+static void conn_close(sc_server_t *srv, struct conn *c)
+{
+    if (c->starved)
+        unlink_starved(srv, c); /* out of the loop already */
+    else
+        sc__loop_del(&srv->loop, &c->h);
     SC__CALL(srv->sys, close, c->h.s);
     if (c->prev)
         c->prev->next = c->next;
@@ -165,6 +222,8 @@ static int conn_echo(sc_server_t *srv, struct conn *c, size_t n)
         c->off = 0;
         c->len = n - sent;
         srv->st.buffered += c->len;
+        if (srv->st.buffered > srv->st.buffered_peak)
+            srv->st.buffered_peak = srv->st.buffered;
     }
     return 0;
 }
@@ -196,6 +255,11 @@ static int conn_readable(sc_server_t *srv, struct conn *c)
      * READ_BATCH buffers. A short read means the socket is empty, and a
      * second recv would only return EAGAIN. */
     for (int i = 0; i < READ_BATCH; i++) {
+        if (!c->wr_shut && !room_for_read(srv)) {
+            /* Held bytes are at the server-wide bound: this client waits,
+             * unread (backpressure), until others' bytes are sent. */
+            return starve(srv, c);
+        }
         ptrdiff_t n;
         do
             n = SC__CALL(srv->sys, recv, c->h.s, srv->scratch, srv->opts.buffer, 0);
@@ -499,6 +563,10 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
         srv->opts.max_conns = DEFAULT_MAX_CONNS;
     if (!srv->opts.buffer)
         srv->opts.buffer = DEFAULT_BUFFER;
+    if (!srv->opts.max_buffered)
+        srv->opts.max_buffered = DEFAULT_MAX_BUFFERED;
+    if (srv->opts.max_buffered < srv->opts.buffer)
+        srv->opts.max_buffered = srv->opts.buffer;
     if (!srv->opts.drain_timeout_ms)
         srv->opts.drain_timeout_ms = DEFAULT_DRAIN_MS;
     if (!srv->opts.default_port)
@@ -574,7 +642,20 @@ static void begin_drain(sc_server_t *srv)
         close_listener(srv, &srv->listeners[i]);
     for (struct conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (conn_finish(srv, c) < 0)
+        /* A drain reads only to discard: no memory needed. */
+        if (unstarve(srv, c) < 0 || conn_finish(srv, c) < 0)
+            conn_close(srv, c);
+    }
+}
+
+/* Memory came free: as many waiting clients as there is room for one
+ * read each are read again, oldest first. */
+static void feed_starved(sc_server_t *srv)
+{
+    size_t room = srv->opts.max_buffered - srv->st.buffered;
+    for (size_t k = room / srv->opts.buffer; k > 0 && srv->starved; k--) {
+        struct conn *c = srv->starved;
+        if (unstarve(srv, c) < 0 || conn_interest(srv, c) < 0)
             conn_close(srv, c);
     }
 }
@@ -605,7 +686,7 @@ static void close_idle(sc_server_t *srv, int64_t now)
     int64_t limit = srv->opts.idle_timeout_ms;
     for (struct conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (now - c->last_active >= limit) {
+        if (!c->starved && now - c->last_active >= limit) {
             srv->st.closed_idle++;
             conn_close(srv, c);
         }
@@ -679,6 +760,8 @@ int sc_server_step(sc_server_t *srv, int timeout_ms)
         dispatch(srv, ready[i].h, ready[i].events);
     if (srv->state != STOPPED && atomic_load(&srv->stop_req))
         check_stop(srv);
+    if (srv->starved && srv->state == RUNNING)
+        feed_starved(srv);
     timers(srv);
     return srv->state == STOPPED ? 0 : 1;
 }

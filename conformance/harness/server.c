@@ -403,6 +403,81 @@ Test(server, backpressure_bounds_memory_for_a_client_that_does_not_read, .timeou
     sc_server_destroy(srv);
 }
 
+/* Reads fd until len bytes came back, stepping the server; they must be
+ * the bytes of want. */
+static void expect_echo(sc_server_t *srv, int fd, const char *want, size_t len)
+{
+    char buf[4096];
+    size_t got = 0;
+    cr_assert_leq(len, sizeof(buf));
+    for (int i = 0; i < STEP_BUDGET && got < len; i++) {
+        step_until_readable(srv, fd);
+        ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    cr_assert_eq(got, len);
+    cr_assert_arr_eq(buf, want, len);
+}
+
+ParameterizedTestParameters(server, max_buffered_bounds_what_all_clients_hold)
+{
+    static enum backend be[] = {EPOLL, POLL};
+    return cr_make_param_array(enum backend, be, 2);
+}
+
+/* Three clients that do not read (every send of the server fails with
+ * EAGAIN), room for two buffers server-wide: the third waits unread, out
+ * of the loop, and is read and echoed once the others' bytes have gone. */
+ParameterizedTest(enum backend *be, server, max_buffered_bounds_what_all_clients_hold, .timeout = 20)
+{
+#if defined(_WIN32)
+    if (*be == EPOLL)
+        cr_skip_test("no epoll on Windows: the Winsock table has no ev_* and the server polls (WSAPoll)");
+#endif
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.buffer = 1000;
+    o.max_buffered = 2000;
+    sc_server_t *srv = start(*be, &o);
+    int fd[3];
+    static char msg[3][1000];
+    for (int k = 0; k < 3; k++) {
+        fd[k] = client(srv, AF_INET);
+        memset(msg[k], 'a' + k, sizeof(msg[k]));
+    }
+    step_until_conns(srv, 3);
+    cr_assert_eq(sc_fault_add(&fault, SC_OP_SEND, (unsigned)fault.calls[SC_OP_SEND] + 1, 0, -EAGAIN, 0), 0);
+    for (int k = 0; k < 3; k++)
+        send_whole(fd[k], msg[k], sizeof(msg[k]));
+    sc_server_stats_t st;
+    for (int i = 0; i < STEP_BUDGET; i++) {
+        sc_server_stats(srv, &st);
+        if (st.buffered == 2000 && st.reads_deferred > 0)
+            break;
+        cr_assert_geq(sc_server_step(srv, 5), 0);
+    }
+    cr_assert_eq(st.buffered, 2000, "two clients' bytes held");
+    cr_assert_geq(st.reads_deferred, 1, "the third client was left unread");
+    cr_assert_eq(st.bytes_in, 2000);
+    for (int i = 0; i < 20; i++)
+        cr_assert_geq(sc_server_step(srv, 0), 0);
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.bytes_in, 2000, "still unread: no spinning read of the third");
+    sc_fault_reset(&fault); /* the server's sends work again */
+    for (int k = 0; k < 3; k++)
+        expect_echo(srv, fd[k], msg[k], sizeof(msg[k]));
+    sc_server_stats(srv, &st);
+    cr_assert_eq(st.buffered_peak, 2000, "never more than max_buffered held");
+    cr_assert_eq(st.bytes_in, 3000);
+    cr_assert_eq(st.bytes_out, 3000);
+    cr_assert_eq(st.buffered, 0);
+    for (int k = 0; k < 3; k++)
+        close(fd[k]);
+    step_until_conns(srv, 0);
+    sc_server_destroy(srv);
+}
+
 Test(server, drain_echoes_what_was_received_then_stops, .timeout = 20)
 {
     sc_server_t *srv = start_default(EPOLL);

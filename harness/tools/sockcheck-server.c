@@ -31,7 +31,10 @@ static void usage(FILE *f)
             "                          accepted and closed at once\n"
             "      --idle-timeout MS   close TCP clients silent for MS milliseconds (default: never)\n"
             "      --buffer BYTES      bytes a client may have unechoed before the server stops\n"
-            "                          reading from it (default 32768)\n"
+            "                          reading from it, and the size of one read (default 65536)\n"
+            "      --max-buffered BYTES  bytes all clients together may have unechoed; a client\n"
+            "                          is not read while one more read could pass it\n"
+            "                          (default 33554432; at least --buffer)\n"
             "      --drain-timeout MS  on SIGINT/SIGTERM, finish echoing for at most MS (default 5000)\n"
             "      --udp-rate N        UDP replies per source address a second (default: no cap\n"
             "                          for loopback sources, 1000 for others). Datagrams from\n"
@@ -105,13 +108,13 @@ static void print_listeners(const sc_server_t *srv)
 
 int main(int argc, char **argv)
 {
-    enum { O_TCP = 256, O_UDP, O_MAX, O_IDLE, O_BUF, O_DRAIN, O_DUAL, O_PORTFILE, O_RATE };
+    enum { O_TCP = 256, O_UDP, O_MAX, O_IDLE, O_BUF, O_DRAIN, O_DUAL, O_PORTFILE, O_RATE, O_HELD };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'}, {"tcp", no_argument, NULL, O_TCP},
         {"udp", no_argument, NULL, O_UDP},        {"max-conns", required_argument, NULL, O_MAX},
         {"idle-timeout", required_argument, NULL, O_IDLE}, {"buffer", required_argument, NULL, O_BUF},
         {"drain-timeout", required_argument, NULL, O_DRAIN}, {"dual-stack", no_argument, NULL, O_DUAL},
-        {"udp-rate", required_argument, NULL, O_RATE},
+        {"udp-rate", required_argument, NULL, O_RATE}, {"max-buffered", required_argument, NULL, O_HELD},
         {"port-file", required_argument, NULL, O_PORTFILE}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
@@ -155,6 +158,15 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.buffer = (size_t)v;
+            break;
+        case O_HELD:
+            if (parse_count("--max-buffered", optarg, 1LL << 40, &v))
+                return EXIT_USAGE;
+            if (v < 512) {
+                fprintf(stderr, "sockcheck-server: --max-buffered must be at least 512\n");
+                return EXIT_USAGE;
+            }
+            o.max_buffered = (size_t)v;
             break;
         case O_DRAIN:
             if (parse_count("--drain-timeout", optarg, 86400000, &v))
@@ -225,11 +237,11 @@ int main(int argc, char **argv)
     if (!quiet)
         fprintf(stderr,
                 "sockcheck-server: stopped: %llu connections (peak %zu), %llu refused at the limit, "
-                "%llu idle closed, %llu accept errors; %llu bytes in, %llu out; %llu datagrams in, "
-                "%llu out, %llu dropped, %llu refused\n",
+                "%llu idle closed, %llu accept errors; %llu bytes in, %llu out (at most %zu held, "
+                "%llu reads deferred); %llu datagrams in, %llu out, %llu dropped, %llu refused\n",
                 st.accepted, st.conns_peak, st.refused_max_conns, st.closed_idle, st.accept_errors,
-                st.bytes_in, st.bytes_out, st.datagrams_in, st.datagrams_out, st.datagrams_dropped,
-                st.datagrams_refused);
+                st.bytes_in, st.bytes_out, st.buffered_peak, st.reads_deferred, st.datagrams_in,
+                st.datagrams_out, st.datagrams_dropped, st.datagrams_refused);
     /* The handler must not touch the server while it is freed. */
 #if defined(_WIN32)
     signal(SIGINT, SIG_IGN);

@@ -22,7 +22,11 @@ typedef struct sc_server_opts {
     int tcp, udp;          /* both 0: both on */
     size_t max_conns;      /* 0: 10000; further TCP clients are accepted and closed */
     int idle_timeout_ms;   /* 0: none */
-    size_t buffer;         /* bytes a TCP connection may hold unechoed; 0: 32 KiB */
+    size_t buffer;         /* bytes a TCP connection may hold unechoed, and the size
+                              of one read; 0: 64 KiB */
+    size_t max_buffered;   /* bytes all TCP connections together may hold; a client
+                              is not read while one more read could pass it (it
+                              waits its turn); 0: 32 MiB; at least `buffer` */
     int drain_timeout_ms;  /* SC_STOP_DRAIN waits at most this; 0: 5000 */
     int backlog;           /* 0: SOMAXCONN */
     int v6only;            /* IPV6_V6ONLY on IPv6 listeners: 1 (default) or 0 */
@@ -75,6 +79,8 @@ typedef struct sc_server_stats {
     unsigned long long datagrams_in, datagrams_out, datagrams_dropped;
     unsigned long long datagrams_refused; /* reflection/loop guard and rate cap */
     size_t buffered;       /* bytes held for TCP clients now */
+    size_t buffered_peak;
+    unsigned long long reads_deferred; /* a client left unread: max_buffered was reached */
 } sc_server_stats_t;
 
 void sc_server_stats(const sc_server_t *s, sc_server_stats_t *st);
