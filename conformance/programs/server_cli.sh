@@ -38,6 +38,9 @@ check "max-conns trailing junk" 2 "--max-conns '5x'" "$bin" --max-conns 5x
 check "max-conns out of range" 2 "--max-conns '99999999999999999999'" "$bin" --max-conns 99999999999999999999
 check "buffer not a number" 2 "--buffer 'xyz': expected a whole number from 0 to 67108864" "$bin" --buffer xyz
 check "buffer too big" 2 "--buffer '67108865'" "$bin" --buffer 67108865
+check "max-buffered too small" 2 "--max-buffered must be at least 512" "$bin" --max-buffered 100
+check "max-buffered not a number" 2 "--max-buffered 'lots': expected a whole number from 0 to 1099511627776" \
+  "$bin" --max-buffered lots
 check "idle-timeout not a number" 2 "--idle-timeout 'soon': expected a whole number from 0 to 86400000" \
   "$bin" --idle-timeout soon
 check "drain-timeout not a number" 2 "--drain-timeout '': expected a whole number" "$bin" --drain-timeout ''
@@ -92,7 +95,7 @@ fi
 # number is picked by bash ({fd}), /dev/tcp is bash's own.
 rm -f "$tmp/port"
 "$bin" --listen 127.0.0.1:0 --tcp --port-file "$tmp/port" --drain-timeout 60000 --max-conns 4 \
-  --buffer 4096 >"$tmp/out2" 2>&1 &
+  --buffer 4096 --max-buffered 8192 >"$tmp/out2" 2>&1 &
 pids+=($!); srv=$!
 if wait_file "$tmp/port"; then
   port=$(cat "$tmp/port")
