@@ -427,8 +427,10 @@ ParameterizedTestParameters(server, max_buffered_bounds_what_all_clients_hold)
 }
 
 /* Three clients that do not read (every send of the server fails with
- * EAGAIN), room for two buffers server-wide: the third waits unread, out
- * of the loop, and is read and echoed once the others' bytes have gone. */
+ * EAGAIN), room for one buffer server-wide: once one client's bytes are
+ * held (however few: a stack may deliver them a byte at a time), the two
+ * others wait unread, out of the loop, and are read and echoed once the
+ * held bytes have gone. */
 ParameterizedTest(enum backend *be, server, max_buffered_bounds_what_all_clients_hold, .timeout = 20)
 {
 #if defined(_WIN32)
@@ -438,7 +440,7 @@ ParameterizedTest(enum backend *be, server, max_buffered_bounds_what_all_clients
     sc_server_opts_t o;
     sc_server_opts_init(&o);
     o.buffer = 1000;
-    o.max_buffered = 2000;
+    o.max_buffered = 1000;
     sc_server_t *srv = start(*be, &o);
     int fd[3];
     static char msg[3][1000];
@@ -453,22 +455,23 @@ ParameterizedTest(enum backend *be, server, max_buffered_bounds_what_all_clients
     sc_server_stats_t st;
     for (int i = 0; i < STEP_BUDGET; i++) {
         sc_server_stats(srv, &st);
-        if (st.buffered == 2000 && st.reads_deferred > 0)
+        if (st.buffered > 0 && st.reads_deferred >= 2)
             break;
         cr_assert_geq(sc_server_step(srv, 5), 0);
     }
-    cr_assert_eq(st.buffered, 2000, "two clients' bytes held");
-    cr_assert_geq(st.reads_deferred, 1, "the third client was left unread");
-    cr_assert_eq(st.bytes_in, 2000);
+    cr_assert_gt(st.buffered, 0, "one client's bytes held");
+    cr_assert_geq(st.reads_deferred, 2, "the two others left unread");
+    cr_assert_eq(st.bytes_in, st.buffered, "nothing read but the held bytes");
+    size_t held = st.buffered;
     for (int i = 0; i < 20; i++)
         cr_assert_geq(sc_server_step(srv, 0), 0);
     sc_server_stats(srv, &st);
-    cr_assert_eq(st.bytes_in, 2000, "still unread: no spinning read of the third");
+    cr_assert_eq(st.bytes_in, held, "still unread: no spinning read of the others");
     sc_fault_reset(&fault); /* the server's sends work again */
     for (int k = 0; k < 3; k++)
         expect_echo(srv, fd[k], msg[k], sizeof(msg[k]));
     sc_server_stats(srv, &st);
-    cr_assert_eq(st.buffered_peak, 2000, "never more than max_buffered held");
+    cr_assert_leq(st.buffered_peak, 1000, "never more than max_buffered held");
     cr_assert_eq(st.bytes_in, 3000);
     cr_assert_eq(st.bytes_out, 3000);
     cr_assert_eq(st.buffered, 0);

@@ -237,11 +237,11 @@ int main(int argc, char **argv)
     if (!quiet)
         fprintf(stderr,
                 "sockcheck-server: stopped: %llu connections (peak %zu), %llu refused at the limit, "
-                "%llu idle closed, %llu accept errors; %llu bytes in, %llu out (at most %zu held, "
-                "%llu reads deferred); %llu datagrams in, %llu out, %llu dropped, %llu refused\n",
+                "%llu idle closed, %llu accept errors; %llu bytes in, %llu out; %llu datagrams in, "
+                "%llu out, %llu dropped, %llu refused; at most %zu bytes held, %llu reads deferred\n",
                 st.accepted, st.conns_peak, st.refused_max_conns, st.closed_idle, st.accept_errors,
-                st.bytes_in, st.bytes_out, st.buffered_peak, st.reads_deferred, st.datagrams_in,
-                st.datagrams_out, st.datagrams_dropped, st.datagrams_refused);
+                st.bytes_in, st.bytes_out, st.datagrams_in, st.datagrams_out, st.datagrams_dropped,
+                st.datagrams_refused, st.buffered_peak, st.reads_deferred);
     /* The handler must not touch the server while it is freed. */
 #if defined(_WIN32)
     signal(SIGINT, SIG_IGN);
