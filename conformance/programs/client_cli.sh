@@ -148,10 +148,10 @@ if [ -n "$refused" ]; then
     sh -c 'printf hello | "$1" pipe --udp --timeout 200 "$2"' sh "$client" "127.0.0.1:$mute_udp"
   check "verify tcp: no echo exits 1" 1 "verify 1/2 tcp size=10 FAIL: .*\(sent 10, received 0\)" \
     "$client" verify --size 10,20 --timeout 200 "127.0.0.1:$mute_tcp"
-  # load tells "connected, but nothing ever came back" by exit 2, as it
-  # does "no connection at all" (verify says 1 for the same peer).
-  check "load tcp: no echo at all exits 2" 2 "recv 127\.0\.0\.1:$mute_tcp: Connection timed out" \
+  check "load tcp: no echo at all exits 1" 1 "recv 127\.0\.0\.1:$mute_tcp: Connection timed out" \
     "$client" load --target "127.0.0.1:$mute_tcp" --duration 0.5 --timeout 200
+  check "load udp: no echo at all exits 1" 1 "lost=" \
+    "$client" load --proto udp --target "127.0.0.1:$mute_udp" --count 3 --timeout 200
 else
   no "could not hold a refusing port"
 fi

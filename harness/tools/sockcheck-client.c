@@ -769,9 +769,13 @@ static int run_load(const struct cmd *c)
         fprintf(stderr, PROG ": event loop: %s\n", sc_strerror(rc));
     sc_load_destroy(the_load);
     the_load = NULL;
-    /* Nothing ever came back and no connection finished: the server could
-     * not be reached (a UDP port that refuses shows only now). */
-    if (st.round_trips == 0 && st.conns_done == 0 && st.first_error)
+    /* Nothing ever came back and no connection finished, because the
+     * server could not be reached: no connection at all, or a refusal (a
+     * UDP port that refuses shows only now). A server that was reached and
+     * stayed silent lost every byte: that is a failure (1), as in verify. */
+    int unreachable = st.conns_peak == 0 || st.first_error == -ECONNREFUSED ||
+                      st.first_error == -EHOSTUNREACH || st.first_error == -ENETUNREACH;
+    if (st.round_trips == 0 && st.conns_done == 0 && st.first_error && unreachable)
         return EXIT_USAGE;
     return rc < 0 || !sc_load_passed(&st) ? EXIT_FAIL : EXIT_OK;
 }
