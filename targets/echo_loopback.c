@@ -1,6 +1,7 @@
 /* Fuzz target echo_loopback: the echo path over real TCP loopback sockets.
- * A reference server runs on its own thread for the whole process
- * (127.0.0.1, ephemeral port) and one client connection is reused across
+ * A reference server lives for the whole process (127.0.0.1, ephemeral
+ * port), run on this thread from the client's waits (pump.h: no server
+ * thread, no cross-thread wakeups), and one client connection is reused across
  * inputs (made again only if it broke), so that no input pays for a
  * connect, an accept or a TIME_WAIT.
  * Target functions: sc_echo_tcp (client.c), or sc_send_all then
@@ -24,6 +25,7 @@
 #include "sockcheck/io.h"
 #include "sockcheck/net.h"
 #include "sockcheck/server.h"
+#include "pump.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -51,7 +53,7 @@ static void fail(int line, const char *cond)
     abort();
 }
 
-/* Connects, and echoes one byte: the server thread has then accepted the
+/* Connects, and echoes one byte: the server has then accepted the
  * connection, so its descriptor exists before any input is counted. */
 static void reconnect(void)
 {
@@ -76,9 +78,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.listen[0] = "127.0.0.1:0";
     o.nlisten = 1;
     o.tcp = 1;
+    o.sys = sc_sys_platform();
     CHECK(sc_server_create(&srv, &o, NULL, 0) == 0);
     CHECK(sc_server_listener(srv, 0, &srv_addr, NULL) == 0);
-    CHECK(sc_server_start_thread(srv) == 0);
+    sc_sys_install(pump_sys(srv));
     reconnect();
     return 0;
 }
@@ -123,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         LLVMFuzzerInitialize(NULL, NULL);
     if (conn == SC_INVALID_SOCK)
         reconnect();
-    sc_fault_init(&fault, NULL);
+    sc_fault_init(&fault, &pump_table);
     add_rules(data + (size - sched_len), sched_len);
     const sc_sys_t *old = sc_sys_install(&fault.sys);
     if (io_mode) {

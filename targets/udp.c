@@ -1,7 +1,8 @@
 /* Fuzz target udp: datagrams of every size from 0 to 65507 bytes (and a
  * little beyond) through the UDP echo path over real loopback sockets. A
- * reference server runs on its own thread for the whole process and one
- * connected client socket is reused across inputs. Real sockets, not
+ * reference server lives for the whole process, run on this thread from
+ * the client's waits (pump.h), and one connected client socket is reused
+ * across inputs. Real sockets, not
  * memnet: truncation is the kernel's MSG_TRUNC behaviour, and that is
  * what sc_udp_recv must read correctly.
  * Target functions: sc_udp_send, sc_udp_recv (io.c), sc_echo_udp
@@ -20,6 +21,7 @@
 #include "sockcheck/io.h"
 #include "sockcheck/net.h"
 #include "sockcheck/server.h"
+#include "pump.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -59,10 +61,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.listen[0] = "127.0.0.1:0";
     o.nlisten = 1;
     o.udp = 1;
+    o.sys = sc_sys_platform();
     CHECK(sc_server_create(&srv, &o, NULL, 0) == 0);
     sc_addr_t a;
     CHECK(sc_server_listener(srv, 0, &a, NULL) == 0);
-    CHECK(sc_server_start_thread(srv) == 0);
+    sc_sys_install(pump_sys(srv));
     char port[8];
     snprintf(port, sizeof(port), "%u", (unsigned)sc_addr_port(&a));
     CHECK(sc_client_connect("127.0.0.1", port, SOCK_DGRAM, SC_NONBLOCK, TIMEOUT_MS, &conn, NULL, NULL, 0) == 0);
