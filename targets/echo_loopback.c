@@ -72,16 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (srv)
         return 0;
-    CHECK(sc_net_init() == 0);
-    sc_server_opts_t o;
-    sc_server_opts_init(&o);
-    o.listen[0] = "127.0.0.1:0";
-    o.nlisten = 1;
-    o.tcp = 1;
-    o.sys = sc_sys_platform();
-    CHECK(sc_server_create(&srv, &o, NULL, 0) == 0);
-    CHECK(sc_server_listener(srv, 0, &srv_addr, NULL) == 0);
-    sc_sys_install(pump_sys(srv));
+    CHECK((srv = pump_start(SOCK_STREAM, &srv_addr)) != NULL);
     reconnect();
     return 0;
 }

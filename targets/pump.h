@@ -10,6 +10,7 @@
 #define SOCKCHECK_TARGETS_PUMP_H
 
 #include "sockcheck/io.h"
+#include "sockcheck/net.h"
 #include "sockcheck/server.h"
 #include "sockcheck/sys.h"
 
@@ -39,15 +40,32 @@ static int pump_poll(void *ctx, sc_pollfd_t *fds, size_t n, int timeout_ms)
     }
 }
 
-/* The table to install (or to put under a fault table) once the server
- * exists. */
-static const sc_sys_t *pump_sys(sc_server_t *srv)
+/* Creates the reference server for one socket type on 127.0.0.1 (an
+ * ephemeral port) on the platform table, writes its address to *addr and
+ * installs the pump table (a fault table may go on top of pump_table).
+ * Returns the server, or NULL when any step failed. */
+static sc_server_t *pump_start(int socktype, sc_addr_t *addr)
 {
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[0] = "127.0.0.1:0";
+    o.nlisten = 1;
+    o.tcp = socktype == SOCK_STREAM;
+    o.udp = socktype == SOCK_DGRAM;
+    o.sys = sc_sys_platform();
+    sc_server_t *srv = NULL;
+    if (sc_net_init() < 0 || sc_server_create(&srv, &o, NULL, 0) < 0)
+        return NULL;
+    if (sc_server_listener(srv, 0, addr, NULL) < 0) {
+        sc_server_destroy(srv);
+        return NULL;
+    }
     pump_server = srv;
-    pump_inner = sc_sys_platform();
+    pump_inner = o.sys;
     pump_table = *pump_inner;
     pump_table.poll = pump_poll;
-    return &pump_table;
+    sc_sys_install(&pump_table);
+    return srv;
 }
 
 #endif

@@ -55,17 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (srv)
         return 0;
-    CHECK(sc_net_init() == 0);
-    sc_server_opts_t o;
-    sc_server_opts_init(&o);
-    o.listen[0] = "127.0.0.1:0";
-    o.nlisten = 1;
-    o.udp = 1;
-    o.sys = sc_sys_platform();
-    CHECK(sc_server_create(&srv, &o, NULL, 0) == 0);
     sc_addr_t a;
-    CHECK(sc_server_listener(srv, 0, &a, NULL) == 0);
-    sc_sys_install(pump_sys(srv));
+    CHECK((srv = pump_start(SOCK_DGRAM, &a)) != NULL);
     char port[8];
     snprintf(port, sizeof(port), "%u", (unsigned)sc_addr_port(&a));
     CHECK(sc_client_connect("127.0.0.1", port, SOCK_DGRAM, SC_NONBLOCK, TIMEOUT_MS, &conn, NULL, NULL, 0) == 0);
