@@ -6,6 +6,7 @@
 #include "sockcheck/load.h"
 #include "sockcheck/net.h"
 #include "sockcheck/sys.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -742,17 +743,7 @@ static int run_load(const struct cmd *c)
         fprintf(stderr, PROG ": load: %s\n", sc_strerror(rc));
         return EXIT_USAGE;
     }
-#if defined(_WIN32)
-    signal(SIGINT, on_signal); /* no sigaction on Windows */
-    signal(SIGTERM, on_signal);
-#else
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-#endif
+    catch_stop_signals(on_signal);
     rc = sc_load_run(the_load);
     sc_load_stats_t st;
     sc_load_stats(the_load, &st);

@@ -2,6 +2,7 @@
  * and printing only; the server is harness/server.c). */
 #include "sockcheck/net.h"
 #include "sockcheck/server.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -204,17 +205,8 @@ int main(int argc, char **argv)
     /* The handlers come before any sign of readiness (the listeners
      * printed, the port file): a supervisor that sends SIGTERM as soon as
      * it sees the port must get a drain, not the default action. */
-#if defined(_WIN32)
-    /* Windows has no sigaction and no SIGPIPE; signal() catches Ctrl-C. */
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-#else
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals(on_signal);
+#if !defined(_WIN32) /* Windows has no SIGPIPE */
     signal(SIGPIPE, SIG_IGN); /* belt and braces: the seam already sends with MSG_NOSIGNAL */
 #endif
     if (!quiet)
