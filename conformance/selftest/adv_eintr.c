@@ -10,18 +10,6 @@
  * interrupted: they do not wait. */
 #include "shim.h"
 
-typedef ssize_t (*recv_fn)(int, void *, size_t, int);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
-typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
-typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
-typedef int (*socket_fn)(int, int, int);
-typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);
-typedef int (*accept4_fn)(int, __SOCKADDR_ARG, socklen_t *, int);
-typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 SHIM_REAL(recv_fn, recv)
 SHIM_REAL(read_fn, read)
 SHIM_REAL(recvfrom_fn, recvfrom)

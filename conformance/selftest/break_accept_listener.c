@@ -2,9 +2,6 @@
  * the descriptor returned is the listener itself, not a new one (AC-01). */
 #include "shim.h"
 
-typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);
-typedef int (*accept4_fn)(int, __SOCKADDR_ARG, socklen_t *, int);
-typedef int (*close_fn)(int);
 SHIM_REAL(accept_fn, accept)
 SHIM_REAL(accept4_fn, accept4)
 SHIM_REAL(close_fn, close)

@@ -2,7 +2,6 @@
  * instead of -1 EADDRINUSE (BD-02), so two sockets believe they own it. */
 #include "shim.h"
 
-typedef int (*bind_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 SHIM_REAL(bind_fn, bind)
 
 int bind(int fd, __CONST_SOCKADDR_ARG sa, socklen_t len)

@@ -3,7 +3,6 @@
  * and the number still works (CL-04). */
 #include "shim.h"
 
-typedef int (*close_fn)(int);
 SHIM_REAL(close_fn, close)
 
 int close(int fd)

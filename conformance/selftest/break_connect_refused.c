@@ -2,7 +2,6 @@
  * success instead of -1 ECONNREFUSED (CT-01). */
 #include "shim.h"
 
-typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 SHIM_REAL(connect_fn, connect)
 
 int connect(int fd, __CONST_SOCKADDR_ARG sa, socklen_t len)

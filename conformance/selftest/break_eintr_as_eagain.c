@@ -3,11 +3,6 @@
  * a port that maps WSAEINTR to EWOULDBLOCK (the EINTR gap rows, CT-24). */
 #include "shim.h"
 
-typedef ssize_t (*recv_fn)(int, void *, size_t, int);
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);
-typedef int (*accept4_fn)(int, __SOCKADDR_ARG, socklen_t *, int);
-typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 SHIM_REAL(recv_fn, recv)
 SHIM_REAL(send_fn, send)
 SHIM_REAL(accept_fn, accept)

@@ -3,8 +3,6 @@
  * library's sc_addr_resolve). */
 #include "shim.h"
 
-typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-typedef void (*freeaddrinfo_fn)(struct addrinfo *);
 SHIM_REAL(getaddrinfo_fn, getaddrinfo)
 SHIM_REAL(freeaddrinfo_fn, freeaddrinfo)
 

@@ -3,7 +3,6 @@
 #include "shim.h"
 #include <netinet/in.h>
 
-typedef int (*getsockname_fn)(int, __SOCKADDR_ARG, socklen_t *);
 SHIM_REAL(getsockname_fn, getsockname)
 
 int getsockname(int fd, __SOCKADDR_ARG sa, socklen_t *len)

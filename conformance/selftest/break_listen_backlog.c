@@ -2,7 +2,6 @@
  * so connections beyond the backlog complete instead of waiting (LS-05). */
 #include "shim.h"
 
-typedef int (*listen_fn)(int, int);
 SHIM_REAL(listen_fn, listen)
 
 int listen(int fd, int backlog)

@@ -2,9 +2,6 @@
  * instead of failing EINVAL, as POSIX requires (LS-12, a gap row). */
 #include "shim.h"
 
-typedef int (*listen_fn)(int, int);
-/* Called through a plain pointer: the transparent union has the same ABI. */
-typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
 SHIM_REAL(listen_fn, listen)
 SHIM_REAL(getpeername_fn, getpeername)
 

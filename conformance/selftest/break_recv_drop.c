@@ -4,8 +4,6 @@
  * notices at once. */
 #include "shim.h"
 
-typedef ssize_t (*recv_fn)(int, void *, size_t, int);
-typedef ssize_t (*read_fn)(int, void *, size_t);
 SHIM_REAL(recv_fn, recv)
 SHIM_REAL(read_fn, read)
 

@@ -3,8 +3,6 @@
  * the UDP echo suite). */
 #include "shim.h"
 
-typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
-typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 SHIM_REAL(recvfrom_fn, recvfrom)
 SHIM_REAL(recvmsg_fn, recvmsg)
 

@@ -2,8 +2,6 @@
  * the way out (the middle byte), as by a stack with a bad copy. */
 #include "shim.h"
 
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
 SHIM_REAL(send_fn, send)
 SHIM_REAL(write_fn, write)
 

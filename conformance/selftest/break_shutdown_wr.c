@@ -4,9 +4,6 @@
  * the echo suite). */
 #include "shim.h"
 
-typedef int (*shutdown_fn)(int, int);
-/* Called through a plain pointer: the transparent union has the same ABI. */
-typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
 SHIM_REAL(shutdown_fn, shutdown)
 SHIM_REAL(getpeername_fn, getpeername)
 

@@ -3,10 +3,6 @@
  * (SD-08, a gap row). */
 #include "shim.h"
 
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
-typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
 SHIM_REAL(send_fn, send)
 SHIM_REAL(sendto_fn, sendto)
 SHIM_REAL(sendmsg_fn, sendmsg)

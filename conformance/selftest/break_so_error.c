@@ -3,7 +3,6 @@
  * CT-07, SO-10). */
 #include "shim.h"
 
-typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
 SHIM_REAL(getsockopt_fn, getsockopt)
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)

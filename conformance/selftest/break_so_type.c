@@ -2,7 +2,6 @@
  * (SOCK_STREAM as SOCK_DGRAM and back), SK-09. */
 #include "shim.h"
 
-typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
 SHIM_REAL(getsockopt_fn, getsockopt)
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)

@@ -56,6 +56,30 @@ static inline void *shim_sym(void **slot, const char *name)
         return f;                                                                                                      \
     }
 
+/* The types of the calls the shims replace, for SHIM_REAL. */
+typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);
+typedef int (*accept4_fn)(int, __SOCKADDR_ARG, socklen_t *, int);
+typedef int (*bind_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*close_fn)(int);
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef void (*freeaddrinfo_fn)(struct addrinfo *);
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+/* getpeername: called through a plain pointer (the transparent union has the same ABI). */
+typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
+typedef int (*getsockname_fn)(int, __SOCKADDR_ARG, socklen_t *);
+typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
+typedef int (*listen_fn)(int, int);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*shutdown_fn)(int, int);
+typedef int (*socket_fn)(int, int, int);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+
 /* Called through a plain pointer: the transparent union has the same ABI. */
 typedef int (*shim_getsockname_fn)(int, struct sockaddr *, socklen_t *);
 typedef int (*shim_getsockopt_fn)(int, int, int, void *, socklen_t *);
