@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
+
 #define CHUNK 65536
 #define BATCH 256
 #define MAX_CONNECTING 128   /* connects in flight at once */
@@ -537,22 +539,6 @@ static int usage(FILE *f)
     return 2;
 }
 
-static int parse_target(const char *s, struct sockaddr_in *a)
-{
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof(host))
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    memset(a, 0, sizeof(*a));
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    return *end || port <= 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1 ? -1 : 0;
-}
-
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
     enum {
@@ -604,7 +590,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case O_TARGET:
-            if (parse_target(optarg, &o->target) < 0)
+            if (parse_ipv4_port(optarg, &o->target, 1) < 0)
                 return -1;
             have_target = 1;
             break;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
+
 #define EXIT_SKIP 77 /* not permitted here (no privilege): the caller skips */
 #define PAYLOAD 32
 #define MAX_DGRAM 65536
@@ -56,22 +58,6 @@ static int usage(FILE *f)
     return 2;
 }
 
-static int parse_addr(const char *s, struct sockaddr_in *a)
-{
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof(host))
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    memset(a, 0, sizeof(*a));
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    return *end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1 ? -1 : 0;
-}
-
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
     enum { O_BIND = 256, O_FROM, O_TO, O_COUNT, O_WAIT };
@@ -102,17 +88,17 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case O_BIND:
-            o->have_bind = parse_addr(optarg, &o->bind_to) == 0;
+            o->have_bind = parse_ipv4_port(optarg, &o->bind_to, 0) == 0;
             if (!o->have_bind)
                 return -1;
             break;
         case O_FROM:
-            o->have_from = parse_addr(optarg, &o->from) == 0;
+            o->have_from = parse_ipv4_port(optarg, &o->from, 0) == 0;
             if (!o->have_from)
                 return -1;
             break;
         case O_TO:
-            o->have_to = parse_addr(optarg, &o->to) == 0;
+            o->have_to = parse_ipv4_port(optarg, &o->to, 0) == 0;
             if (!o->have_to)
                 return -1;
             break;
