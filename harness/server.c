@@ -87,6 +87,15 @@ void sc_server_opts_init(sc_server_opts_t *o)
 
 /* ---- the server-wide bound on held bytes ---- */
 
+/* Interest follows the state: read while nothing is pending (backpressure:
+ * a client that does not read stops being read), write while something is. */
+static uint32_t conn_events(const struct conn *c)
+{
+    if (c->len)
+        return SC_EV_OUT;
+    return c->peer_eof ? 0 : SC_EV_IN;
+}
+
 /* Whether one more full read could be held without passing max_buffered. */
 static int room_for_read(const sc_server_t *srv)
 {
@@ -97,7 +106,7 @@ static int room_for_read(const sc_server_t *srv)
  * or hang-up is reported for it meanwhile (both stay level-triggered, and
  * reading them would need the memory that is missing), so that it cannot
  * make the loop spin. */
-static int starve(sc_server_t *srv, struct conn *c)
+static void starve(sc_server_t *srv, struct conn *c)
 {
     sc__loop_del(&srv->loop, &c->h);
     c->starved = 1;
@@ -109,7 +118,6 @@ static int starve(sc_server_t *srv, struct conn *c)
         srv->starved = c;
     srv->starved_tail = c;
     srv->st.reads_deferred++;
-    return 0;
 }
 
 static void unlink_starved(sc_server_t *srv, struct conn *c)
@@ -126,13 +134,13 @@ static void unlink_starved(sc_server_t *srv, struct conn *c)
     c->sprev = c->snext = NULL;
 }
 
-/* Back into the loop (with no interest yet: the caller sets it). */
+/* Back into the loop, waiting for what its state asks for. */
 static int unstarve(sc_server_t *srv, struct conn *c)
 {
     if (!c->starved)
         return 0;
     unlink_starved(srv, c);
-    return sc__loop_add(&srv->loop, &c->h, 0);
+    return sc__loop_add(&srv->loop, &c->h, conn_events(c));
 }
 
 static void conn_close(sc_server_t *srv, struct conn *c)
@@ -157,15 +165,10 @@ static void conn_close(sc_server_t *srv, struct conn *c)
         srv->accept_resume = 1;
 }
 
-/* Interest follows the state: read while nothing is pending (backpressure:
- * a client that does not read stops being read), write while something is. */
+/* Brings the loop's interest in line with conn_events. */
 static int conn_interest(sc_server_t *srv, struct conn *c)
 {
-    uint32_t ev = 0;
-    if (c->len)
-        ev |= SC_EV_OUT;
-    else if (!c->peer_eof)
-        ev |= SC_EV_IN;
+    uint32_t ev = conn_events(c);
     if (ev == c->h.events)
         return 0;
     return sc__loop_mod(&srv->loop, &c->h, ev);
@@ -258,7 +261,8 @@ static int conn_readable(sc_server_t *srv, struct conn *c)
         if (!c->wr_shut && !room_for_read(srv)) {
             /* Held bytes are at the server-wide bound: this client waits,
              * unread (backpressure), until others' bytes are sent. */
-            return starve(srv, c);
+            starve(srv, c);
+            return 0;
         }
         ptrdiff_t n;
         do
@@ -655,7 +659,7 @@ static void feed_starved(sc_server_t *srv)
     size_t room = srv->opts.max_buffered - srv->st.buffered;
     for (size_t k = room / srv->opts.buffer; k > 0 && srv->starved; k--) {
         struct conn *c = srv->starved;
-        if (unstarve(srv, c) < 0 || conn_interest(srv, c) < 0)
+        if (unstarve(srv, c) < 0)
             conn_close(srv, c);
     }
 }
