@@ -150,12 +150,13 @@ static void step_until_conns(sc_server_t *srv, size_t want)
     cr_assert_fail("server holds %zu connections, want %zu", st.conns, want);
 }
 
-/* Sends msg and reads the same bytes back, stepping the server. */
-static void echo_once(sc_server_t *srv, int fd, const char *msg)
+/* Reads fd, stepping the server, until len bytes came back: exactly the
+ * bytes of want, and no more. */
+static void expect_echo(sc_server_t *srv, int fd, const char *want, size_t len)
 {
-    size_t len = strlen(msg), got = 0;
-    char buf[256];
-    send_whole(fd, msg, len);
+    char buf[4096];
+    size_t got = 0;
+    cr_assert_lt(len, sizeof(buf));
     while (got < len) {
         step_until_readable(srv, fd);
         ssize_t n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
@@ -163,7 +164,15 @@ static void echo_once(sc_server_t *srv, int fd, const char *msg)
         got += (size_t)n;
     }
     cr_assert_eq(got, len);
-    cr_assert_arr_eq(buf, msg, len);
+    cr_assert_arr_eq(buf, want, len);
+}
+
+/* Sends msg and reads the same bytes back, stepping the server. */
+static void echo_once(sc_server_t *srv, int fd, const char *msg)
+{
+    size_t len = strlen(msg);
+    send_whole(fd, msg, len);
+    expect_echo(srv, fd, msg, len);
 }
 
 ParameterizedTestParameters(server, echoes_on_each_backend)
@@ -401,23 +410,6 @@ Test(server, backpressure_bounds_memory_for_a_client_that_does_not_read, .timeou
     cr_assert_eq(got, sent);
     cr_assert_arr_eq(in, out, got);
     sc_server_destroy(srv);
-}
-
-/* Reads fd until len bytes came back, stepping the server; they must be
- * the bytes of want. */
-static void expect_echo(sc_server_t *srv, int fd, const char *want, size_t len)
-{
-    char buf[4096];
-    size_t got = 0;
-    cr_assert_leq(len, sizeof(buf));
-    for (int i = 0; i < STEP_BUDGET && got < len; i++) {
-        step_until_readable(srv, fd);
-        ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
-        if (n > 0)
-            got += (size_t)n;
-    }
-    cr_assert_eq(got, len);
-    cr_assert_arr_eq(buf, want, len);
 }
 
 ParameterizedTestParameters(server, max_buffered_bounds_what_all_clients_hold)
