@@ -522,26 +522,33 @@ Test(memnet, reset_forgets_everything)
     cr_assert_eq(local_port(l2), SC_MEMNET_EPHEMERAL_FIRST);
 }
 
+/* A TCP server on 127.0.0.1 over the given table (memnet, or a fault
+ * table over it) and a client connected to it. The client library uses
+ * the installed table: memnet is installed too. */
+static sc_server_t *memnet_server(sc_server_opts_t *o, const sc_sys_t *table, sc_sock_t *c)
+{
+    o->listen[0] = "127.0.0.1:0";
+    o->nlisten = 1;
+    o->tcp = 1;
+    o->sys = table;
+    sc_sys_install(sys);
+    sc_server_t *srv = NULL;
+    char err[128] = "";
+    cr_assert_eq(sc_server_create(&srv, o, err, sizeof(err)), 0, "%s", err);
+    sc_addr_t to;
+    cr_assert_eq(sc_addr_parse(&to, "127.0.0.1", 9, sc_server_port(srv, SOCK_STREAM, AF_INET), 0), 0);
+    cr_assert_eq(sc_client_connect_addr(&to, SOCK_STREAM, SC_NONBLOCK, 0, c), 0);
+    return srv;
+}
+
 /* The reference server on memnet, driven step by step on this thread. */
 Test(memnet, server_echoes_and_closes_everything)
 {
     sc_server_opts_t o;
     sc_server_opts_init(&o);
-    o.listen[0] = "127.0.0.1:0";
-    o.nlisten = 1;
-    o.tcp = 1;
-    o.sys = sys;
-    /* The client library uses the installed table: install memnet too. */
-    sc_sys_install(sys);
-    sc_server_t *srv = NULL;
-    char err[128] = "";
-    cr_assert_eq(sc_server_create(&srv, &o, err, sizeof(err)), 0, "%s", err);
-    uint16_t port = sc_server_port(srv, SOCK_STREAM, AF_INET);
-    cr_assert_eq(port, SC_MEMNET_EPHEMERAL_FIRST);
-    sc_addr_t to;
-    cr_assert_eq(sc_addr_parse(&to, "127.0.0.1", 9, port, 0), 0);
     sc_sock_t c;
-    cr_assert_eq(sc_client_connect_addr(&to, SOCK_STREAM, SC_NONBLOCK, 0, &c), 0);
+    sc_server_t *srv = memnet_server(&o, sys, &c);
+    cr_assert_eq(sc_server_port(srv, SOCK_STREAM, AF_INET), SC_MEMNET_EPHEMERAL_FIRST);
     cr_assert_eq(CALL(send, c, "ping", 4, 0), 4);
     cr_assert_eq(CALL(shutdown, c, SHUT_WR), 0);
     char in[8];
@@ -646,24 +653,6 @@ Test(memnet, clock_is_virtual_and_moves_only_when_told)
     cr_assert_eq(sc_memnet_now(net), SC_MEMNET_EPOCH_MS);
 }
 
-/* A TCP server on 127.0.0.1 over the given table (memnet, or a fault
- * table over it) and a client connected to it. */
-static sc_server_t *timed_server(sc_server_opts_t *o, const sc_sys_t *table, sc_sock_t *c)
-{
-    o->listen[0] = "127.0.0.1:0";
-    o->nlisten = 1;
-    o->tcp = 1;
-    o->sys = table;
-    sc_sys_install(sys);
-    sc_server_t *srv = NULL;
-    char err[128] = "";
-    cr_assert_eq(sc_server_create(&srv, o, err, sizeof(err)), 0, "%s", err);
-    sc_addr_t to;
-    cr_assert_eq(sc_addr_parse(&to, "127.0.0.1", 9, sc_server_port(srv, SOCK_STREAM, AF_INET), 0), 0);
-    cr_assert_eq(sc_client_connect_addr(&to, SOCK_STREAM, SC_NONBLOCK, 0, c), 0);
-    return srv;
-}
-
 static size_t conns_after_step(sc_server_t *srv)
 {
     sc_server_stats_t st;
@@ -682,7 +671,7 @@ Test(memnet, server_idle_timeout_and_drain_deadline_on_virtual_time)
     o.idle_timeout_ms = 60000;
     o.drain_timeout_ms = 30000;
     sc_sock_t c, d;
-    sc_server_t *srv = timed_server(&o, sys, &c);
+    sc_server_t *srv = memnet_server(&o, sys, &c);
     cr_assert_eq(conns_after_step(srv), 1);
     sc_memnet_advance(net, 59000);
     cr_assert_eq(conns_after_step(srv), 1, "idle for less than the timeout");
@@ -718,7 +707,7 @@ Test(memnet, server_accept_backoff_on_virtual_time)
     sc_server_opts_t o;
     sc_server_opts_init(&o);
     sc_sock_t c;
-    sc_server_t *srv = timed_server(&o, &f.sys, &c);
+    sc_server_t *srv = memnet_server(&o, &f.sys, &c);
     cr_assert_eq(conns_after_step(srv), 0, "accept failed with EMFILE");
     cr_assert_eq(f.injected[SC_OP_ACCEPT], 1);
     for (int i = 0; i < 8; i++)
