@@ -11,24 +11,7 @@ server="$1/sockcheck-server"
 [ -x "$server" ] || { echo "client_cli.sh: $server not found"; exit 2; }
 # python3 holds a refusing port and plays the corrupting peer.
 command -v python3 >/dev/null || { echo "client_cli.sh: SKIP: python3 is needed"; exit 77; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { # check NAME WANT_RC WANT_REGEX CMD...
-  local name=$1 want=$2 re=$3; shift 3
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && grep -Eq -- "$re" <<<"$out"; then ok "$name"; else no "$name (exit $rc, want $want; output: ${out:0:600})"; fi
-}
-# Waits (bounded) until FILE is non-empty; polls with a 50 ms read timeout.
-wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; read -r -t 0.05 <> <(:) 2>/dev/null || true; done; return 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 have_v6=0
 python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null && have_v6=1
 

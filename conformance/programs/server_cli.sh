@@ -4,20 +4,7 @@
 set -uo pipefail
 bin="$1/sockcheck-server"
 client="$1/sockcheck-client"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { # check NAME WANT_RC WANT_REGEX CMD...
-  local name=$1 want=$2 re=$3; shift 3
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && grep -Eq -- "$re" <<<"$out"; then ok "$name"; else no "$name (exit $rc, want $want; output: $out)"; fi
-}
-# Waits (bounded) until FILE is non-empty; polls with a 50 ms read timeout.
-wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; read -r -t 0.05 <> <(:) 2>/dev/null || true; done; return 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 check "help" 0 "usage: sockcheck-server" "$bin" --help
 check "version" 0 "^sockcheck-server [0-9]+\.[0-9]+\.[0-9]+" "$bin" --version

@@ -22,13 +22,7 @@ for f in "$winbin/sockcheck-server.exe" "$winbin/sockcheck-client.exe" "$linbin/
 done
 [ -n "$wine" ] || { echo "wine_echo.sh: wine64 not found" >&2; exit 2; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "not ok - $1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Waits (bounded: 20 s) until FILE has N "listening" lines; 50 ms steps.
 wait_listening() {
   for _ in $(seq 400); do
