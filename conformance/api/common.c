@@ -18,6 +18,7 @@
 #if !defined(_WIN32)
 #include <grp.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #endif
 
@@ -553,3 +554,24 @@ void api_kicker_stop(struct api_kicker *k)
     pthread_join(k->thread, NULL);
 }
 #endif
+
+void *api_noaccess_page(void)
+{
+#if defined(_WIN32)
+    void *p = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
+    cr_assert_not_null(p, "VirtualAlloc: %lu", (unsigned long)GetLastError());
+#else
+    void *p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED, "mmap: %s", strerror(errno));
+#endif
+    return p;
+}
+
+void api_noaccess_free(void *page)
+{
+#if defined(_WIN32)
+    VirtualFree(page, 0, MEM_RELEASE);
+#else
+    munmap(page, (size_t)sysconf(_SC_PAGESIZE));
+#endif
+}

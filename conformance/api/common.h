@@ -210,4 +210,10 @@ void api_kicker_start(struct api_kicker *k, int interval_ms, int max);
 /* Stops the thread and joins it. */
 void api_kicker_stop(struct api_kicker *k);
 
+/* A page of this process that every access faults on, for the EFAULT rows:
+ * mmap PROT_NONE, or on Windows VirtualAlloc PAGE_NOACCESS (a reserved,
+ * inaccessible page stands for PROT_NONE). Fails the test when it cannot. */
+void *api_noaccess_page(void);
+void api_noaccess_free(void *page);
+
 #endif

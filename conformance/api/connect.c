@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #if !defined(_WIN32)
 #include <linux/filter.h>
-#include <sys/mman.h>
 #endif
 #include <netinet/in.h>
 #include <poll.h>
@@ -369,32 +368,18 @@ ParameterizedTestParameters(connect, efault_for_address_in_prot_none_page)
 ParameterizedTest(int *family, connect, efault_for_address_in_prot_none_page, .description = "CT-12",
                   .timeout = 10)
 {
-#if defined(_WIN32)
     /* Winsock: WSAEFAULT, "The sockaddr structure pointed to by the name
      * contains incorrect address format ..., or the name parameter is not
      * a valid part of the user address space" (connect function, Return
-     * value). A reserved, inaccessible page stands for PROT_NONE. */
-    void *p = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
-    cr_assert_not_null(p, "VirtualAlloc: %lu", (unsigned long)GetLastError());
+     * value). */
+    void *p = api_noaccess_page();
     int c = api_socket(*family, SOCK_STREAM);
     socklen_t len = *family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     errno = 0;
     cr_assert_eq(connect(c, (const struct sockaddr *)p, len), -1);
     cr_assert_eq(errno, EFAULT, "errno %d (%s)", errno, strerror(errno));
     close(c);
-    VirtualFree(p, 0, MEM_RELEASE);
-#else
-    long pg = sysconf(_SC_PAGESIZE);
-    void *p = mmap(NULL, (size_t)pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(p, MAP_FAILED, "mmap: %s", strerror(errno));
-    int c = api_socket(*family, SOCK_STREAM);
-    socklen_t len = *family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    errno = 0;
-    cr_assert_eq(connect(c, (const struct sockaddr *)p, len), -1);
-    cr_assert_eq(errno, EFAULT, "errno %d (%s)", errno, strerror(errno));
-    close(c);
-    munmap(p, (size_t)pg);
-#endif
+    api_noaccess_free(p);
 }
 
 ParameterizedTestParameters(connect, eafnosupport_for_family_47)

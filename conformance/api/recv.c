@@ -24,7 +24,6 @@
 #define SYS_recvfrom 0
 #define gettid() ((pid_t)GetCurrentThreadId())
 #else
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #endif
@@ -455,8 +454,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .
      * value). Whether the queue is looked at first, and what is left of
      * the data, is not documented: only the call with data queued is
      * checked. */
-    void *none = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
-    cr_assert_not_null(none, "VirtualAlloc: %lu", (unsigned long)GetLastError());
+    void *none = api_noaccess_page();
     void *bad[] = {NULL, none};
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(send(a, "data", 4, 0), 4);
@@ -468,13 +466,12 @@ ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .
         while (recv(b, buf, sizeof(buf), MSG_DONTWAIT) > 0)
             continue;
     }
-    VirtualFree(none, 0, MEM_RELEASE);
+    api_noaccess_free(none);
     close(a);
     close(b);
     return;
 #else
-    void *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(none, MAP_FAILED);
+    void *none = api_noaccess_page();
     void *bad[] = {NULL, none};
     for (int i = 0; i < 2; i++) {
         /* Nothing to copy: the bad pointer is never touched. */
@@ -493,7 +490,7 @@ ParameterizedTest(struct api_fam_mode *p, recv, efault_only_when_data_to_copy, .
             api_assert_eagain(recv(b, buf, sizeof(buf), MSG_DONTWAIT), "the datagram was kept");
         }
     }
-    munmap(none, 4096);
+    api_noaccess_free(none);
     close(a);
     close(b);
 #endif

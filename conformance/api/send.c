@@ -27,7 +27,6 @@
 #define SYS_sendto 0
 #define gettid() ((pid_t)GetCurrentThreadId())
 #else
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -659,15 +658,9 @@ ParameterizedTest(struct api_fam_mode *p, send, efault_on_bad_buffer, .descripti
         sct_tcp_pair(p->family, &a, &b);
     else
         api_udp_pair(p->family, &a, &b, NULL);
-#if defined(_WIN32)
     /* Winsock: WSAEFAULT, "The buf parameter is not completely contained in
      * a valid part of the user address space" (send function). */
-    void *none = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
-    cr_assert_not_null(none, "VirtualAlloc: %lu", (unsigned long)GetLastError());
-#else
-    void *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(none, MAP_FAILED);
-#endif
+    void *none = api_noaccess_page();
     void *bad[] = {(void *)-1, NULL, none};
     for (int i = 0; i < 3; i++) {
         errno = 0;
@@ -677,11 +670,7 @@ ParameterizedTest(struct api_fam_mode *p, send, efault_on_bad_buffer, .descripti
     api_assert_nothing_queued(b);
     /* The socket is still usable. */
     cr_assert_eq(send(a, "ok", 2, 0), 2);
-#if defined(_WIN32)
-    VirtualFree(none, 0, MEM_RELEASE);
-#else
-    munmap(none, 4096);
-#endif
+    api_noaccess_free(none);
     close(a);
     close(b);
 }
