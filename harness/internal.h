@@ -17,6 +17,8 @@ int sc__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 /* The clock of the table's timers (sc_sys_t.now_ms, else the real one). */
 int64_t sc__now_ms(const sc_sys_t *sys);
+/* The monotonic clock in microseconds (the server's spin window). */
+int64_t sc__now_us(void);
 
 /* sc_addr_of_socket through a given table: a server created with its own
  * table (opts.sys) asks that one, not the installed one. */

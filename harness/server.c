@@ -67,6 +67,7 @@ struct sc_server {
     int backoff_ms;
     int64_t next_idle_scan;
     int run_rc;
+    int turn_events;     /* what the last turn's wait returned (none: 0) */
     pthread_t thread;
     int has_thread;
     sc_server_stats_t st;
@@ -760,6 +761,7 @@ int sc_server_step(sc_server_t *srv, int timeout_ms)
     int n = sc__loop_wait(&srv->loop, ready, (int)SC__ARRAY_LEN(srv->ready), next_timeout(srv, timeout_ms));
     if (n < 0 && n != -EINTR)
         return n;
+    srv->turn_events = n > 0 ? n : 0;
     for (int i = 0; i < n && srv->state != STOPPED; i++)
         dispatch(srv, ready[i].h, ready[i].events);
     if (srv->state != STOPPED && atomic_load(&srv->stop_req))
@@ -773,8 +775,20 @@ int sc_server_step(sc_server_t *srv, int timeout_ms)
 int sc_server_run(sc_server_t *srv)
 {
     int rc;
-    while ((rc = sc_server_step(srv, -1)) > 0)
-        ;
+    const int64_t spin = srv->opts.spin_us > 0 ? srv->opts.spin_us : 0;
+    int64_t busy = -1; /* when a turn last handled events (spin only), in us */
+    for (;;) {
+        int spinning = spin && busy >= 0 && sc__now_us() - busy < spin;
+        if (spinning)
+            srv->st.spins++;
+        else
+            srv->st.sleeps++;
+        srv->turn_events = 0;
+        if ((rc = sc_server_step(srv, spinning ? 0 : -1)) <= 0)
+            break;
+        if (spin && srv->turn_events)
+            busy = sc__now_us();
+    }
     srv->run_rc = rc;
     return rc;
 }

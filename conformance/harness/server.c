@@ -578,6 +578,59 @@ Test(server, stop_now_from_another_thread_ends_run, .timeout = 20)
     sc_server_destroy(srv);
 }
 
+/* One echo through a server running on its own thread (sc_server_run),
+ * then 300 ms with nothing to do; returns the stats after SC_STOP_NOW. */
+static sc_server_stats_t run_one_echo_then_idle(int spin_us)
+{
+    sc_server_opts_t o;
+    sc_server_opts_init(&o);
+    o.listen[o.nlisten++] = "127.0.0.1:0";
+    o.spin_us = spin_us;
+    sc_server_t *srv = sct_server_start(&o);
+    sc_addr_t a = sct_echo_target(srv, SOCK_STREAM, AF_INET);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect_retry(fd, &a), 0, "connect: %s", strerror(errno));
+    send_whole(fd, "ping", 4);
+    char b[4];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1, "the echo came back");
+        ssize_t n = recv_retry(fd, b + got, sizeof(b) - got, 0);
+        cr_assert_gt(n, 0);
+        got += (size_t)n;
+    }
+    cr_assert_eq(memcmp(b, "ping", 4), 0);
+    /* Idle: nothing may arrive, and the spin window (if any) runs out. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 300), 0, "nothing but the echo");
+    sc_server_stop(srv, SC_STOP_NOW);
+    cr_assert_eq(sc_server_join(srv), 0);
+    sc_server_stats_t st;
+    sc_server_stats(srv, &st);
+    close(fd);
+    sc_server_destroy(srv);
+    return st;
+}
+
+Test(server, spin_polls_after_events_then_sleeps_when_idle, .timeout = 20)
+{
+    sc_server_stats_t st = run_one_echo_then_idle(20000);
+    cr_assert_gt(st.spins, 0, "after the accept and the echo the loop polled without blocking");
+    /* The first wait, and at least one after the 20 ms window ran out in
+     * the idle 300 ms (a loop that spun on would have made only the first). */
+    cr_assert_geq(st.sleeps, 2, "%llu blocking waits, %llu spun", st.sleeps, st.spins);
+    cr_assert_eq(st.bytes_out, 4);
+}
+
+Test(server, without_spin_every_wait_blocks, .timeout = 20)
+{
+    sc_server_stats_t st = run_one_echo_then_idle(0);
+    cr_assert_eq(st.spins, 0);
+    cr_assert_geq(st.sleeps, 3, "the first wait, the accept's, the data's: %llu", st.sleeps);
+    cr_assert_eq(st.bytes_out, 4);
+}
+
 Test(server, create_reports_malformed_address, .timeout = 10)
 {
     sc_server_opts_t o;

@@ -28,6 +28,11 @@ typedef struct sc_server_opts {
                               is not read while one more read could pass it (it
                               waits its turn); 0: 32 MiB; at least `buffer` */
     int drain_timeout_ms;  /* SC_STOP_DRAIN waits at most this; 0: 5000 */
+    int spin_us;           /* sc_server_run: after a turn that handled events, wait
+                              without blocking for up to this many microseconds
+                              before it blocks again (busy polling: a client's next
+                              message needs no wakeup of the server, for CPU time
+                              spent polling); 0 (default): always block */
     int backlog;           /* 0: SOMAXCONN */
     int v6only;            /* IPV6_V6ONLY on IPv6 listeners: 1 (default) or 0 */
     unsigned udp_rate;     /* UDP replies per source address a second; 0: no cap for
@@ -81,6 +86,8 @@ typedef struct sc_server_stats {
     size_t buffered;       /* bytes held for TCP clients now */
     size_t buffered_peak;
     unsigned long long reads_deferred; /* a client left unread: max_buffered was reached */
+    unsigned long long spins, sleeps;  /* sc_server_run's waits: without blocking (spin_us),
+                                          and blocking ones */
 } sc_server_stats_t;
 
 void sc_server_stats(const sc_server_t *s, sc_server_stats_t *st);
