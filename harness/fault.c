@@ -178,6 +178,27 @@ static int f_ev_wait(void *ctx, int ep, sc_event_t *evs, int max, int timeout_ms
     return SC__CALL(IN(ctx), ev_wait, ep, evs, max, timeout_ms);
 }
 
+/* A batch counts as one call of recvfrom / sendto; a short-transfer rule
+ * cuts it to max_len datagrams (at least one). */
+static int cap_batch(const sc_fault_rule_t *rule, int n)
+{
+    if (rule && !rule->error && n > 0 && rule->max_len < (size_t)n)
+        return rule->max_len ? (int)rule->max_len : 1;
+    return n;
+}
+
+static int f_recv_batch(void *ctx, sc_sock_t s, sc_dgram_t *v, int n, int fl)
+{
+    GATE(ctx, SC_OP_RECVFROM);
+    return SC__CALL(IN(ctx), recv_batch, s, v, cap_batch(rule, n), fl);
+}
+
+static int f_send_batch(void *ctx, sc_sock_t s, const sc_dgram_t *v, int n, int fl)
+{
+    GATE(ctx, SC_OP_SENDTO);
+    return SC__CALL(IN(ctx), send_batch, s, v, cap_batch(rule, n), fl);
+}
+
 /* Time is no call to fail: the inner table's clock, as it is. */
 static int64_t f_now_ms(void *ctx)
 {
@@ -213,6 +234,10 @@ void sc_fault_init(sc_fault_t *f, const sc_sys_t *inner)
         .ev_wait = f_ev_wait,
         .now_ms = f_now_ms,
     };
+    if (f->inner->recv_batch && f->inner->send_batch) {
+        f->sys.recv_batch = f_recv_batch;
+        f->sys.send_batch = f_send_batch;
+    }
 }
 
 int sc_fault_add(sc_fault_t *f, sc_op_t op, unsigned nth, unsigned count, int error, size_t max_len)

@@ -24,6 +24,8 @@
 #define ACCEPT_BATCH 64       /* accepts per readiness event, so listeners cannot starve clients */
 #define READ_BATCH 4          /* full reads per readiness event for a streaming client */
 #define UDP_BATCH 32          /* datagrams per readiness event, likewise */
+#define UDP_VEC 16            /* datagrams per recv_batch/send_batch call, where the seam has them */
+#define EINTR_TRIES 8         /* EINTRs one batch send may see before its rest is dropped */
 #define BACKOFF_MIN_MS 10     /* accept pause after EMFILE, doubled up to the max */
 #define BACKOFF_MAX_MS 1000
 #define PORT_TRIES 16         /* port 0 with TCP and UDP: tries to find one port free for both */
@@ -74,8 +76,10 @@ struct sc_server {
     struct sc__guard *guard; /* UDP reflection and loop guard (allocated with UDP) */
     struct sc__ready ready[256]; /* one wait's events (not on the stack: ASan clears a
                                     stack frame's shadow at every return) */
-    char *scratch;       /* one receive buffer shared by all connections */
+    char *scratch;       /* one receive buffer shared by all connections; with batches,
+                            UDP_VEC datagram buffers of UDP_SCRATCH */
     size_t scratch_len;
+    sc_dgram_t *dgrams;  /* UDP_VEC entries where the seam has batches, else NULL */
 };
 
 void sc_server_opts_init(sc_server_opts_t *o)
@@ -397,8 +401,74 @@ static void tcp_acceptable(sc_server_t *srv, struct listener *l)
 #define TRUNC_FLAG 0
 #endif
 
+/* Counts one received datagram; whether to echo it (whole, and from a
+ * source the guard lets through). */
+static int udp_accept_datagram(sc_server_t *srv, size_t n, size_t cap, const struct sockaddr *from,
+                               sc_socklen_t fl)
+{
+    srv->st.datagrams_in++;
+    if (n > cap || fl <= 0 || (size_t)fl > sizeof(struct sockaddr_storage)) {
+        srv->st.datagrams_dropped++; /* truncated: never echo a cut datagram */
+        return 0;
+    }
+    srv->st.bytes_in += (unsigned long long)n;
+    if (sc__guard_check(srv->guard, from, fl) != SC__GUARD_OK) {
+        srv->st.datagrams_refused++;
+        return 0;
+    }
+    return 1;
+}
+
+/* Sends the k echoes of v; one that fails is dropped and counted (UDP may
+ * drop), and the rest go on in the next call. */
+static void udp_send_echoes(sc_server_t *srv, struct listener *l, const sc_dgram_t *v, int k)
+{
+    int done = 0, eintr = 0;
+    while (done < k) {
+        int w = SC__CALL(srv->sys, send_batch, l->h.s, v + done, k - done, 0);
+        if (w == -EINTR && ++eintr <= EINTR_TRIES)
+            continue;
+        if (w <= 0) {
+            srv->st.datagrams_dropped++; /* EAGAIN, ENOBUFS, an EINTR storm */
+            done++;
+            continue;
+        }
+        for (int i = done; i < done + w && i < k; i++) {
+            srv->st.datagrams_out++;
+            srv->st.bytes_out += (unsigned long long)v[i].len;
+        }
+        done += w;
+    }
+}
+
+/* udp_readable with batches: UDP_VEC datagrams a call each way. */
+static void udp_readable_batch(sc_server_t *srv, struct listener *l)
+{
+    sc_dgram_t *v = srv->dgrams;
+    for (int round = 0; round < UDP_BATCH / UDP_VEC; round++) {
+        for (int i = 0; i < UDP_VEC; i++)
+            v[i] = (sc_dgram_t){.buf = srv->scratch + (size_t)i * UDP_SCRATCH, .cap = UDP_SCRATCH};
+        int n = SC__CALL(srv->sys, recv_batch, l->h.s, v, UDP_VEC, TRUNC_FLAG);
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
+            return;
+        if (n < 0)
+            continue; /* EINTR, or an ICMP error of an earlier reply */
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (udp_accept_datagram(srv, v[i].len, v[i].cap, (const struct sockaddr *)&v[i].addr, v[i].addrlen))
+                v[k++] = v[i];
+        udp_send_echoes(srv, l, v, k);
+        if (n < UDP_VEC)
+            return; /* the queue is empty: readiness says when more comes */
+    }
+}
+
 static void udp_readable(sc_server_t *srv, struct listener *l)
 {
+    if (srv->dgrams) {
+        udp_readable_batch(srv, l);
+        return;
+    }
     for (int i = 0; i < UDP_BATCH; i++) {
         struct sockaddr_storage from;
         sc_socklen_t fl = sizeof(from);
@@ -413,17 +483,9 @@ static void udp_readable(sc_server_t *srv, struct listener *l)
                 return;
             continue;
         }
-        srv->st.datagrams_in++;
-        if (n < 0 || (size_t)n > srv->scratch_len || fl <= 0 || (size_t)fl > sizeof(from)) {
-            srv->st.datagrams_dropped++; /* truncated: never echo a cut datagram */
+        /* -EMSGSIZE (Winsock's cut datagram) counts as too long. */
+        if (!udp_accept_datagram(srv, n < 0 ? SIZE_MAX : (size_t)n, srv->scratch_len, (struct sockaddr *)&from, fl))
             continue;
-        }
-        srv->st.bytes_in += (unsigned long long)n;
-        int verdict = sc__guard_check(srv->guard, (struct sockaddr *)&from, fl);
-        if (verdict != SC__GUARD_OK) {
-            srv->st.datagrams_refused++;
-            continue;
-        }
         ptrdiff_t w;
         do
             w = SC__CALL(srv->sys, sendto, l->h.s, srv->scratch, (size_t)n, 0, (struct sockaddr *)&from, fl);
@@ -583,9 +645,19 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
     srv->scratch_len = srv->opts.buffer;
     if (srv->opts.udp && srv->scratch_len < UDP_SCRATCH)
         srv->scratch_len = UDP_SCRATCH;
+    int batch = srv->opts.udp && srv->sys->recv_batch && srv->sys->send_batch;
+    if (batch) {
+        /* Untouched pages of the buffers cost no memory: a datagram of
+         * 64 bytes dirties one page of its buffer. */
+        if (srv->scratch_len < (size_t)UDP_VEC * UDP_SCRATCH)
+            srv->scratch_len = (size_t)UDP_VEC * UDP_SCRATCH;
+        srv->dgrams = malloc(UDP_VEC * sizeof(*srv->dgrams));
+    }
     srv->scratch = malloc(srv->scratch_len);
     srv->guard = srv->opts.udp ? calloc(1, sizeof(*srv->guard)) : NULL;
-    int rc = srv->scratch && (srv->guard || !srv->opts.udp) ? 0 : sc__errorf(err, errlen, -ENOMEM, "allocate buffers");
+    int rc = srv->scratch && (srv->guard || !srv->opts.udp) && (srv->dgrams || !batch)
+                 ? 0
+                 : sc__errorf(err, errlen, -ENOMEM, "allocate buffers");
     if (srv->guard) {
         srv->guard->rate = srv->opts.udp_rate;
         srv->guard->clock = srv->sys;
@@ -835,6 +907,7 @@ void sc_server_destroy(sc_server_t *srv)
         SC__CALL(srv->sys, close, srv->wake_tx);
     sc__loop_free(&srv->loop);
     free(srv->scratch);
+    free(srv->dgrams);
     sc__guard_free(srv->guard);
     free(srv->guard);
     free(srv);

@@ -133,6 +133,55 @@ static ptrdiff_t px_recvfrom(void *ctx, sc_sock_t s, void *buf, size_t len, int 
     RET(recvfrom((int)s, buf, len, flags, sa, salen));
 }
 
+#if defined(__linux__)
+#define BATCH_MAX 64 /* entries per recvmmsg/sendmmsg call; a larger batch is cut */
+
+/* The kernel's view of v: one buffer and one address per entry (recv:
+ * the room and the room for the source; send: the bytes and the
+ * destination). Returns the number of entries, at most BATCH_MAX. */
+static int to_mmsg(struct mmsghdr *m, struct iovec *io, const sc_dgram_t *v, int n, int recv)
+{
+    if (n > BATCH_MAX)
+        n = BATCH_MAX;
+    for (int i = 0; i < n; i++) {
+        io[i] = (struct iovec){.iov_base = v[i].buf, .iov_len = recv ? v[i].cap : v[i].len};
+        m[i] = (struct mmsghdr){.msg_hdr = {.msg_name = (void *)&v[i].addr,
+                                            .msg_namelen = recv ? sizeof(v[i].addr) : v[i].addrlen,
+                                            .msg_iov = &io[i], .msg_iovlen = 1}};
+    }
+    return n;
+}
+
+static int px_recv_batch(void *ctx, sc_sock_t s, sc_dgram_t *v, int n, int flags)
+{
+    (void)ctx;
+    struct mmsghdr m[BATCH_MAX];
+    struct iovec io[BATCH_MAX];
+    if (n <= 0)
+        return -EINVAL;
+    int got = recvmmsg((int)s, m, (unsigned)to_mmsg(m, io, v, n, 1), flags, NULL);
+    if (got < 0)
+        return -errno;
+    for (int i = 0; i < got; i++) {
+        v[i].len = m[i].msg_len;
+        v[i].addrlen = (sc_socklen_t)m[i].msg_hdr.msg_namelen;
+        if ((m[i].msg_hdr.msg_flags & MSG_TRUNC) && v[i].len <= v[i].cap)
+            v[i].len = v[i].cap + 1; /* cut, whatever length the kernel reported */
+    }
+    return got;
+}
+
+static int px_send_batch(void *ctx, sc_sock_t s, const sc_dgram_t *v, int n, int flags)
+{
+    (void)ctx;
+    struct mmsghdr m[BATCH_MAX];
+    struct iovec io[BATCH_MAX];
+    if (n <= 0)
+        return -EINVAL;
+    RET(sendmmsg((int)s, m, (unsigned)to_mmsg(m, io, v, n, 0), flags | MSG_NOSIGNAL));
+}
+#endif
+
 static int px_shutdown(void *ctx, sc_sock_t s, int how)
 {
     (void)ctx;
@@ -243,6 +292,8 @@ static const sc_sys_t platform = {
     .ev_create = px_ev_create,
     .ev_ctl = px_ev_ctl,
     .ev_wait = px_ev_wait,
+    .recv_batch = px_recv_batch,
+    .send_batch = px_send_batch,
 #endif
 };
 

@@ -27,6 +27,16 @@ typedef struct sc_event {
     uint64_t data;
 } sc_event_t;
 
+/* One datagram of a batch (sc_sys_t.recv_batch and send_batch). */
+typedef struct sc_dgram {
+    void *buf;
+    size_t cap;                   /* recv: room at buf */
+    size_t len;                   /* recv: the datagram's length, more than cap when it
+                                     was cut; send: the bytes to send */
+    struct sockaddr_storage addr; /* recv: the source; send: the destination */
+    sc_socklen_t addrlen;
+} sc_dgram_t;
+
 /* Each operation returns a value >= 0 on success and a negative errno value
  * on failure (-EINTR, -EAGAIN, ...); errno itself is never the channel.
  * ctx is the table's own pointer, handed back on every call.
@@ -64,6 +74,13 @@ typedef struct sc_sys {
      * the real clock, sc_now_ms(). An in-memory network gives its virtual
      * time here, so that a timer fires after its turns, not after seconds. */
     int64_t (*now_ms)(void *ctx);
+    /* Optional, both or neither: datagram batches (recvmmsg and sendmmsg on
+     * Linux). recv_batch fills up to n entries with what is queued and
+     * returns how many (on a non-blocking socket -EAGAIN when none is);
+     * send_batch sends the entries in order and returns how many went out,
+     * or the error of the first one. NULL: one recvfrom / sendto each. */
+    int (*recv_batch)(void *ctx, sc_sock_t s, sc_dgram_t *v, int n, int flags);
+    int (*send_batch)(void *ctx, sc_sock_t s, const sc_dgram_t *v, int n, int flags);
 } sc_sys_t;
 
 /* The platform's own table (libc on POSIX, Winsock on Windows). Its send
