@@ -655,8 +655,8 @@ int sc_server_create(sc_server_t **out, const sc_server_opts_t *opts, char *err,
     /* The batch buffers are touched now: memory in use then stays flat,
      * rather than growing each time a burst reaches a buffer not used yet
      * (which a watch for leaks cannot tell from one). */
-    if (batch && srv->scratch)
-        memset(srv->scratch, 0, srv->scratch_len);
+    for (size_t i = 0; batch && srv->scratch && i < srv->scratch_len; i += 4096)
+        ((volatile char *)srv->scratch)[i] = 0; /* not memset: malloc+memset(0) may become calloc */
     srv->guard = srv->opts.udp ? calloc(1, sizeof(*srv->guard)) : NULL;
     int rc = srv->scratch && (srv->guard || !srv->opts.udp) && (srv->dgrams || !batch)
                  ? 0
