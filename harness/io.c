@@ -13,18 +13,16 @@ int64_t sc__now_ms(const sc_sys_t *sys)
     return sys && sys->now_ms ? sys->now_ms(sys->ctx) : sc_now_ms();
 }
 
-int64_t sc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t sc__now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t sc_now_ms(void)
+{
+    return sc__now_us() / 1000;
 }
 
 int64_t sc_deadline(int timeout_ms)

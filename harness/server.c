@@ -446,8 +446,12 @@ static void udp_readable_batch(sc_server_t *srv, struct listener *l)
 {
     sc_dgram_t *v = srv->dgrams;
     for (int round = 0; round < UDP_BATCH / UDP_VEC; round++) {
-        for (int i = 0; i < UDP_VEC; i++)
-            v[i] = (sc_dgram_t){.buf = srv->scratch + (size_t)i * UDP_SCRATCH, .cap = UDP_SCRATCH};
+        /* Only the buffers: the compaction below moved them about; the
+         * rest of an entry is the receive's to fill. */
+        for (int i = 0; i < UDP_VEC; i++) {
+            v[i].buf = srv->scratch + (size_t)i * UDP_SCRATCH;
+            v[i].cap = UDP_SCRATCH;
+        }
         int n = SC__CALL(srv->sys, recv_batch, l->h.s, v, UDP_VEC, TRUNC_FLAG);
         if (n == -EAGAIN || n == -EWOULDBLOCK)
             return;
@@ -858,7 +862,6 @@ int sc_server_run(sc_server_t *srv)
             srv->st.spins++;
         else
             srv->st.sleeps++;
-        srv->turn_events = 0;
         if ((rc = sc_server_step(srv, spinning ? 0 : -1)) <= 0)
             break;
         if (spin && srv->turn_events)

@@ -708,13 +708,8 @@ static sc_server_stats_t run_one_echo_then_idle(int spin_us)
     send_whole(fd, "ping", 4);
     char b[4];
     size_t got = 0;
-    while (got < sizeof(b)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        cr_assert_eq(poll(&p, 1, SCT_TIMEOUT_MS), 1, "the echo came back");
-        ssize_t n = recv_retry(fd, b + got, sizeof(b) - got, 0);
-        cr_assert_gt(n, 0);
-        got += (size_t)n;
-    }
+    int rc = sc_recv_exact(fd, b, sizeof(b), sc_deadline(SCT_TIMEOUT_MS), &got);
+    cr_assert_eq(rc, 0, "the echo came back: %s after %zu bytes", sc_strerror(rc), got);
     cr_assert_eq(memcmp(b, "ping", 4), 0);
     /* Idle: nothing may arrive, and the spin window (if any) runs out. */
     struct pollfd p = {.fd = fd, .events = POLLIN};
